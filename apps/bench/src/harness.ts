@@ -1,0 +1,49 @@
+/**
+ * Measurement helpers for `apps/bench`. Rates are normalised by the process's own CPU time
+ * (`process.cpuUsage`), because the machine is shared and wall-clock rates swing with steal time.
+ */
+export interface OpResult {
+  readonly name: string;
+  readonly ops: number;
+  readonly nsPerOp: number;
+  /** Heap bytes allocated per op, from `process.memoryUsage().heapUsed` deltas with GC forced off-path. */
+  readonly bytesPerOp: number;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** Times `fn` over `ops` calls after a warm-up; best of `rounds` by CPU time. Run node with --expose-gc. */
+export function measure(name: string, ops: number, fn: (i: number) => void, rounds = 5): OpResult {
+  for (let i = 0; i < Math.min(ops, 100_000); i++) fn(i);
+  let best = Number.POSITIVE_INFINITY;
+  let bestBytes = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < rounds; r++) {
+    gc?.();
+    const heap0 = process.memoryUsage().heapUsed;
+    const cpu0 = process.cpuUsage();
+    for (let i = 0; i < ops; i++) fn(i);
+    const cpu = process.cpuUsage(cpu0);
+    const heap = process.memoryUsage().heapUsed - heap0;
+    best = Math.min(best, ((cpu.user + cpu.system) * 1000) / ops);
+    bestBytes = Math.min(bestBytes, Math.max(0, heap) / ops);
+  }
+  return { name, ops, nsPerOp: best, bytesPerOp: bestBytes };
+}
+
+export function printTable(rows: readonly OpResult[]): void {
+  console.log('| case | ops | ns/op | heap B/op |');
+  console.log('|---|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(`| ${r.name} | ${r.ops} | ${r.nsPerOp.toFixed(1)} | ${r.bytesPerOp.toFixed(2)} |`);
+  }
+}
+
+/** Packets per CPU-second over a loop that processes `perCall` packets per call. */
+export function rate(name: string, seconds: number, perCall: number, fn: () => number): { name: string; pps: number } {
+  const cpu0 = process.cpuUsage();
+  const end = Date.now() + seconds * 1000;
+  let packets = 0;
+  while (Date.now() < end) packets += fn() ?? perCall;
+  const cpu = process.cpuUsage(cpu0);
+  return { name, pps: packets / ((cpu.user + cpu.system) / 1e6) };
+}

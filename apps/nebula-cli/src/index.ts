@@ -1,0 +1,5 @@
+/**
+ * @packageDocumentation
+ * The nebula and nebula-cert commands
+ */
+export {};

@@ -1,0 +1,5 @@
+/**
+ * @packageDocumentation
+ * Nebula v1 certificates: codec, PEM, signing, verification, CA pool
+ */
+export {};

@@ -1,0 +1,5 @@
+/**
+ * @packageDocumentation
+ * Nebula's stateful firewall: rules, conntrack, routine-local conntrack cache
+ */
+export {};

@@ -1,0 +1,5 @@
+/**
+ * @packageDocumentation
+ * Nebula lighthouse server and client, NebulaMeta codec, meta metrics
+ */
+export {};

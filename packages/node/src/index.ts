@@ -1,0 +1,5 @@
+/**
+ * @packageDocumentation
+ * A Nebula node: host map, handshake manager, encrypted data path, routines
+ */
+export {};

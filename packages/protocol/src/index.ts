@@ -1,0 +1,5 @@
+/**
+ * @packageDocumentation
+ * Nebula wire protocol: header, handshake payload, NebulaControl, Noise IX, replay window, crypto providers
+ */
+export {};

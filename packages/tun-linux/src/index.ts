@@ -1,0 +1,5 @@
+/**
+ * @packageDocumentation
+ * Linux tun devices for Node: multi-queue, batched I/O with headroom, netlink configuration
+ */
+export {};

@@ -1,0 +1,5 @@
+/**
+ * @packageDocumentation
+ * UDP routines for Node: SO_REUSEPORT socket groups, recvmmsg/sendmmsg, GSO/GRO
+ */
+export {};
