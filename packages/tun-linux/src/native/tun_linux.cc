@@ -1,9 +1,396 @@
-// Placeholder module: exports the shared Poller until the package's own syscalls land.
+// Thin syscall shim for Linux tun devices: open/attach queues, a few ioctls, one rtnetlink
+// request/ack round trip, and batched read/write loops. Every decision (flags, which routes,
+// MTU arithmetic, netlink message layout) is made in TypeScript; errors leave as errno + syscall.
 #include "nebula_native.h"
 
-static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+#include <fcntl.h>
+#include <net/if.h>  // before the linux/ headers: glibc and uapi both define struct ifreq
+#include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace {
+
+using nebula::ThrowErrno;
+
+bool ArgInt(const Napi::CallbackInfo& info, size_t i, int64_t* out) {
+  if (info.Length() <= i || !info[i].IsNumber()) {
+    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = info[i].As<Napi::Number>().Int64Value();
+  return true;
+}
+
+bool ArgName(const Napi::CallbackInfo& info, size_t i, std::string* out) {
+  if (info.Length() <= i || !info[i].IsString()) {
+    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a string")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = info[i].As<Napi::String>().Utf8Value();
+  if (out->size() >= IFNAMSIZ) {
+    Napi::RangeError::New(info.Env(), "interface name longer than 15 bytes").ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+// openQueue(name, flags) -> [fd, kernelName]. Empty name: the kernel picks tunN.
+Napi::Value OpenQueue(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  int64_t flags;
+  if (!ArgName(info, 0, &name) || !ArgInt(info, 1, &flags)) return env.Undefined();
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    ThrowErrno(env, "open", errno, "/dev/net/tun");
+    return env.Undefined();
+  }
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof(ifr));
+  std::memcpy(ifr.ifr_name, name.data(), name.size());
+  ifr.ifr_flags = static_cast<short>(flags);
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, "ioctl", err, "TUNSETIFF");
+    return env.Undefined();
+  }
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, fd));
+  out.Set(1u, Napi::String::New(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)));
+  return out;
+}
+
+// TUNGETFEATURES works on an unattached fd, so it needs no privilege.
+Napi::Value GetFeatures(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    ThrowErrno(env, "open", errno, "/dev/net/tun");
+    return env.Undefined();
+  }
+  unsigned int features = 0;
+  int rc = ioctl(fd, TUNGETFEATURES, &features);
+  int err = errno;
+  close(fd);
+  if (rc < 0) {
+    ThrowErrno(env, "ioctl", err, "TUNGETFEATURES");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, features);
+}
+
+// getQueueInfo(fd) -> [name, flags] via TUNGETIFF (for queues handed over as a bare fd).
+Napi::Value GetQueueInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  if (!ArgInt(info, 0, &fd)) return env.Undefined();
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof(ifr));
+  if (ioctl(static_cast<int>(fd), TUNGETIFF, &ifr) < 0) {
+    ThrowErrno(env, "ioctl", errno, "TUNGETIFF");
+    return env.Undefined();
+  }
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::String::New(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ)));
+  out.Set(1u, Napi::Number::New(env, static_cast<uint16_t>(ifr.ifr_flags)));
+  return out;
+}
+
+// tunIoctlInt(fd, which, value): TUNSETOFFLOAD (0) or TUNSETVNETHDRSZ (1).
+Napi::Value TunIoctlInt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd, which, value;
+  if (!ArgInt(info, 0, &fd) || !ArgInt(info, 1, &which) || !ArgInt(info, 2, &value)) return env.Undefined();
+  int rc;
+  if (which == 0) {
+    rc = ioctl(static_cast<int>(fd), TUNSETOFFLOAD, static_cast<unsigned long>(value));
+    if (rc < 0) ThrowErrno(env, "ioctl", errno, "TUNSETOFFLOAD");
+  } else {
+    int sz = static_cast<int>(value);
+    rc = ioctl(static_cast<int>(fd), TUNSETVNETHDRSZ, &sz);
+    if (rc < 0) ThrowErrno(env, "ioctl", errno, "TUNSETVNETHDRSZ");
+  }
+  return env.Undefined();
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  if (!ArgInt(info, 0, &fd)) return env.Undefined();
+  // Linux releases the fd even when close() reports EINTR, so never retry.
+  if (close(static_cast<int>(fd)) < 0 && errno != EINTR) ThrowErrno(env, "close", errno);
+  return env.Undefined();
+}
+
+Napi::Value IfIndex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (!ArgName(info, 0, &name)) return env.Undefined();
+  unsigned int idx = if_nametoindex(name.c_str());
+  if (idx == 0) {
+    ThrowErrno(env, "if_nametoindex", errno, name.c_str());
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, idx);
+}
+
+// ifIoctl(name, op, value): op 0 = SIOCSIFMTU, 1 = SIOCSIFTXQLEN, 2 = set flags (value = flags to
+// set, fourth argument = flags to clear; read-modify-write through SIOCGIFFLAGS/SIOCSIFFLAGS).
+Napi::Value IfIoctl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  int64_t op, value, clear = 0;
+  if (!ArgName(info, 0, &name) || !ArgInt(info, 1, &op) || !ArgInt(info, 2, &value)) return env.Undefined();
+  if (op == 2 && !ArgInt(info, 3, &clear)) return env.Undefined();
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) {
+    ThrowErrno(env, "socket", errno);
+    return env.Undefined();
+  }
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof(ifr));
+  std::memcpy(ifr.ifr_name, name.data(), name.size());
+  int rc = 0;
+  const char* what = "";
+  if (op == 0) {
+    what = "SIOCSIFMTU";
+    ifr.ifr_mtu = static_cast<int>(value);
+    rc = ioctl(s, SIOCSIFMTU, &ifr);
+  } else if (op == 1) {
+    what = "SIOCSIFTXQLEN";
+    ifr.ifr_qlen = static_cast<int>(value);
+    rc = ioctl(s, SIOCSIFTXQLEN, &ifr);
+  } else {
+    what = "SIOCGIFFLAGS";
+    rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+    if (rc == 0) {
+      what = "SIOCSIFFLAGS";
+      ifr.ifr_flags = static_cast<short>((ifr.ifr_flags | value) & ~clear);
+      rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+    }
+  }
+  int err = errno;
+  close(s);
+  if (rc < 0) ThrowErrno(env, "ioctl", err, what);
+  return env.Undefined();
+}
+
+// netlink(op, message): sends one prebuilt rtnetlink request (built in TS, NLM_F_ACK set) and waits
+// for its NLMSG_ERROR ack. A non-zero error becomes an errno error named after `op`, with the
+// kernel's extended-ack text when it sent one.
+Napi::Value Netlink(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsTypedArray()) {
+    Napi::TypeError::New(env, "netlink(op: string, message: Uint8Array)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string op = info[0].As<Napi::String>().Utf8Value();
+  Napi::Uint8Array msg = info[1].As<Napi::Uint8Array>();
+  if (msg.ByteLength() < sizeof(struct nlmsghdr)) {
+    Napi::RangeError::New(env, "netlink message shorter than its header").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint32_t seq;
+  std::memcpy(&seq, msg.Data() + offsetof(struct nlmsghdr, nlmsg_seq), sizeof(seq));
+  int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (s < 0) {
+    ThrowErrno(env, "socket", errno, "NETLINK_ROUTE");
+    return env.Undefined();
+  }
+  int one = 1;
+  setsockopt(s, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+  struct sockaddr_nl kernel;
+  std::memset(&kernel, 0, sizeof(kernel));
+  kernel.nl_family = AF_NETLINK;
+  ssize_t n;
+  do {
+    n = sendto(s, msg.Data(), msg.ByteLength(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    int err = errno;
+    close(s);
+    ThrowErrno(env, "sendto", err, op.c_str());
+    return env.Undefined();
+  }
+  alignas(struct nlmsghdr) char buf[8192];
+  // Bounded: the kernel answers a single request with one ack (plus nothing else on this socket).
+  for (int tries = 0; tries < 64; tries++) {
+    n = recv(s, buf, sizeof(buf), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      close(s);
+      ThrowErrno(env, "recv", err, op.c_str());
+      return env.Undefined();
+    }
+    for (auto* h = reinterpret_cast<struct nlmsghdr*>(buf); NLMSG_OK(h, static_cast<unsigned>(n));
+         h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_seq != seq) continue;
+      if (h->nlmsg_type == NLMSG_DONE) {
+        close(s);
+        return env.Undefined();
+      }
+      if (h->nlmsg_type != NLMSG_ERROR) continue;
+      auto* e = static_cast<struct nlmsgerr*>(NLMSG_DATA(h));
+      if (e->error == 0) {
+        close(s);
+        return env.Undefined();
+      }
+      std::string detail = op;
+      // Extended ack: TLVs after the echoed request header (capped) when NLM_F_ACK_TLVS is set.
+      if (h->nlmsg_flags & NLM_F_ACK_TLVS) {
+        size_t off = NLMSG_HDRLEN + sizeof(struct nlmsgerr);
+        if (!(h->nlmsg_flags & NLM_F_CAPPED)) off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+        off = NLMSG_ALIGN(off);
+        while (off + sizeof(struct nlattr) <= h->nlmsg_len) {
+          auto* a = reinterpret_cast<struct nlattr*>(reinterpret_cast<char*>(h) + off);
+          if (a->nla_len < sizeof(struct nlattr) || off + a->nla_len > h->nlmsg_len) break;
+          if ((a->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG) {
+            const char* text = reinterpret_cast<const char*>(a) + NLA_HDRLEN;
+            detail += ": ";
+            detail += std::string(text, strnlen(text, a->nla_len - NLA_HDRLEN));
+          }
+          off += NLA_ALIGN(a->nla_len);
+        }
+      }
+      close(s);
+      ThrowErrno(env, "netlink", -e->error, detail.c_str());
+      return env.Undefined();
+    }
+  }
+  close(s);
+  ThrowErrno(env, "recv", EPROTO, op.c_str());
+  return env.Undefined();
+}
+
+struct BatchArgs {
+  int fd;
+  uint8_t* buf;
+  size_t bufLen;
+  uint32_t* offsets;
+  uint32_t* lengths;
+  size_t slots;
+};
+
+bool ParseBatch(const Napi::CallbackInfo& info, BatchArgs* a) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsTypedArray() ||
+      !info[3].IsTypedArray() || !info[4].IsNumber()) {
+    Napi::TypeError::New(env, "(fd, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number)")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::TypedArray b = info[1].As<Napi::TypedArray>();
+  Napi::TypedArray o = info[2].As<Napi::TypedArray>();
+  Napi::TypedArray l = info[3].As<Napi::TypedArray>();
+  if (b.TypedArrayType() != napi_uint8_array || o.TypedArrayType() != napi_uint32_array ||
+      l.TypedArrayType() != napi_uint32_array) {
+    Napi::TypeError::New(env, "buf must be a Uint8Array, offsets and lengths Uint32Arrays")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  a->fd = info[0].As<Napi::Number>().Int32Value();
+  a->buf = b.As<Napi::Uint8Array>().Data();
+  a->bufLen = b.ByteLength();
+  a->offsets = o.As<Napi::Uint32Array>().Data();
+  a->lengths = l.As<Napi::Uint32Array>().Data();
+  a->slots = o.ElementLength() < l.ElementLength() ? o.ElementLength() : l.ElementLength();
+  return true;
+}
+
+// read(fd, buf, offsets, lengths, max, slotCapacity) -> count. Reads packet i to buf[offsets[i]]
+// (up to slotCapacity bytes) until EAGAIN or max; lengths[i] receives its size.
+Napi::Value ReadBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BatchArgs a;
+  if (!ParseBatch(info, &a)) return env.Undefined();
+  int64_t max = info[4].As<Napi::Number>().Int64Value();
+  int64_t cap;
+  if (!ArgInt(info, 5, &cap)) return env.Undefined();
+  if (max < 0 || static_cast<size_t>(max) > a.slots || cap <= 0) {
+    Napi::RangeError::New(env, "max exceeds offsets/lengths or slotCapacity <= 0").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  for (int64_t i = 0; i < max; i++) {
+    if (static_cast<size_t>(a.offsets[i]) + static_cast<size_t>(cap) > a.bufLen) {
+      Napi::RangeError::New(env, "offsets[" + std::to_string(i) + "] + slotCapacity exceeds the buffer")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  int64_t n = 0;
+  while (n < max) {
+    ssize_t r = read(a.fd, a.buf + a.offsets[n], static_cast<size_t>(cap));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      // Hand back what we have; the error shows again on the next call.
+      if (n == 0) ThrowErrno(env, "read", errno);
+      break;
+    }
+    a.lengths[n] = static_cast<uint32_t>(r);
+    n++;
+  }
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// write(fd, buf, offsets, lengths, count) -> how many were written; stops at EAGAIN.
+Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BatchArgs a;
+  if (!ParseBatch(info, &a)) return env.Undefined();
+  int64_t count = info[4].As<Napi::Number>().Int64Value();
+  if (count < 0 || static_cast<size_t>(count) > a.slots) {
+    Napi::RangeError::New(env, "count exceeds offsets/lengths").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  for (int64_t i = 0; i < count; i++) {
+    if (static_cast<size_t>(a.offsets[i]) + a.lengths[i] > a.bufLen) {
+      Napi::RangeError::New(env, "offsets[" + std::to_string(i) + "] + lengths[i] exceeds the buffer")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  int64_t n = 0;
+  while (n < count) {
+    ssize_t r = write(a.fd, a.buf + a.offsets[n], a.lengths[n]);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (n == 0) ThrowErrno(env, "write", errno);
+      break;
+    }
+    n++;
+  }
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Poller", nebula::Poller::Define(env));
+  exports.Set("openQueue", Napi::Function::New(env, OpenQueue, "openQueue"));
+  exports.Set("getFeatures", Napi::Function::New(env, GetFeatures, "getFeatures"));
+  exports.Set("getQueueInfo", Napi::Function::New(env, GetQueueInfo, "getQueueInfo"));
+  exports.Set("tunIoctlInt", Napi::Function::New(env, TunIoctlInt, "tunIoctlInt"));
+  exports.Set("close", Napi::Function::New(env, CloseFd, "close"));
+  exports.Set("ifIndex", Napi::Function::New(env, IfIndex, "ifIndex"));
+  exports.Set("ifIoctl", Napi::Function::New(env, IfIoctl, "ifIoctl"));
+  exports.Set("netlink", Napi::Function::New(env, Netlink, "netlink"));
+  exports.Set("read", Napi::Function::New(env, ReadBatch, "read"));
+  exports.Set("write", Napi::Function::New(env, WriteBatch, "write"));
   return exports;
 }
+
+}  // namespace
 
 NODE_API_MODULE(tun_linux, Init)
