@@ -198,6 +198,8 @@ export interface SshdConfig {
   readonly enabled: boolean;
   readonly listen: string;
   readonly host_key: string;
+  /** `keys` may be written as one string or a list; always a list here. */
+  readonly authorized_users: ReadonlyArray<{ readonly user: string; readonly keys: readonly string[] }>;
 }
 
 export type Cipher = 'aes' | 'chachapoly';

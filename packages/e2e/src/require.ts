@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
  * fails loudly in CI instead of skipping: a skipped interop test is a hidden red.
  */
 export function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new Error('this test needs root (network namespaces, tun): run as root');
+  if (process.getuid?.() !== 0)
+    throw new Error('this test needs root (network namespaces, tun): run as root');
   if (!existsSync('/dev/net/tun')) throw new Error('this test needs /dev/net/tun');
   requireBinary('ip', 'iproute2');
 }
