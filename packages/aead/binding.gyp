@@ -2,10 +2,9 @@
   "targets": [
     {
       "target_name": "aead",
-      "sources": ["src/native/aead.cc", "<!(node -p \"require('path').relative('.', require('@nebula-ts/native-common').pollerSource)\")"],
+      "sources": ["src/native/aead.cc"],
       "include_dirs": [
-        "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!(node -p \"require('@nebula-ts/native-common').include\")"
+        "<!(node -p \"require('node-addon-api').include_dir\")"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],

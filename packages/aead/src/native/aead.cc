@@ -1,9 +1,297 @@
-// Placeholder module: exports the shared Poller until the package's own syscalls land.
-#include "nebula_native.h"
+// Batched AEAD over Node's own OpenSSL (its EVP symbols are exported by the node binary, so the
+// addon links no libcrypto). One EVP_CIPHER_CTX per key slot and direction, keyed once; each
+// packet only re-inits the nonce. All Nebula framing (meta layout, nonce from the header) is
+// decided in TypeScript's contract; this file only bounds-checks and calls EVP.
+//
+// Per packet i: meta[3i] = slot, meta[3i+1] = header offset, meta[3i+2] = length
+// (plaintext for seal, ciphertext+tag for open). AD = the 16 header bytes; nonce = 00000000 ‖
+// header[8..16) as is (AES-GCM) or byte-reversed (ChaCha20-Poly1305).
+#include <napi.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 
-static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("Poller", nebula::Poller::Define(env));
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr size_t kHeaderLen = 16;
+constexpr size_t kTagLen = 16;
+constexpr size_t kKeyLen = 32;
+constexpr uint32_t kMaxSlots = 1u << 20;
+
+enum CipherKind : uint8_t { kNone = 0, kAes = 1, kChaCha = 2 };
+
+struct Slot {
+  CipherKind kind = kNone;
+  EVP_CIPHER_CTX* enc = nullptr;
+  EVP_CIPHER_CTX* dec = nullptr;
+};
+
+std::string OpenSslError(const char* what) {
+  char buf[256];
+  unsigned long e = ERR_get_error();
+  std::string msg = what;
+  if (e != 0) {
+    ERR_error_string_n(e, buf, sizeof buf);
+    msg += ": ";
+    msg += buf;
+  }
+  ERR_clear_error();  // never leave our errors for node:crypto to pick up
+  return msg;
+}
+
+inline void MakeNonce(uint8_t nonce[12], const uint8_t* hdr, CipherKind kind) {
+  std::memset(nonce, 0, 4);
+  if (kind == kAes) {
+    std::memcpy(nonce + 4, hdr + 8, 8);
+  } else {
+    for (int i = 0; i < 8; i++) nonce[4 + i] = hdr[15 - i];
+  }
+}
+
+// Errors carry the same stable `code` as the TypeScript implementations' AeadError.
+void Throw(Napi::Env env, Napi::Error e, const char* code) {
+  e.Set("code", Napi::String::New(env, code));
+  e.ThrowAsJavaScriptException();
+}
+
+bool GetU8(const Napi::Value& v, uint8_t** data, size_t* len) {
+  if (!v.IsTypedArray()) return false;
+  auto ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_uint8_array) return false;
+  auto u8 = v.As<Napi::Uint8Array>();
+  *data = u8.Data();
+  *len = u8.ElementLength();
+  return true;
+}
+
+bool GetU32(const Napi::Value& v, uint32_t** data, size_t* len) {
+  if (!v.IsTypedArray()) return false;
+  auto ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_uint32_array) return false;
+  auto u32 = v.As<Napi::Uint32Array>();
+  *data = u32.Data();
+  *len = u32.ElementLength();
+  return true;
+}
+
+class BatchAead : public Napi::ObjectWrap<BatchAead> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeBatchAead",
+                       {
+                           InstanceMethod<&BatchAead::SetKey>("setKey"),
+                           InstanceMethod<&BatchAead::ClearKey>("clearKey"),
+                           InstanceMethod<&BatchAead::SealBatch>("sealBatch"),
+                           InstanceMethod<&BatchAead::OpenBatch>("openBatch"),
+                           InstanceMethod<&BatchAead::Close>("close"),
+                       });
+  }
+
+  explicit BatchAead(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BatchAead>(info) {}
+  ~BatchAead() override { FreeAll(); }
+
+ private:
+  std::vector<Slot> slots_;
+
+  void FreeAll() {
+    for (auto& s : slots_) FreeSlot(s);
+    slots_.clear();
+  }
+
+  // EVP_CIPHER_CTX_free cleanses the key schedule (provider freectx uses OPENSSL_clear_free).
+  static void FreeSlot(Slot& s) {
+    if (s.enc) EVP_CIPHER_CTX_free(s.enc);
+    if (s.dec) EVP_CIPHER_CTX_free(s.dec);
+    s.enc = s.dec = nullptr;
+    s.kind = kNone;
+  }
+
+  static EVP_CIPHER_CTX* NewCtx(const EVP_CIPHER* c, const uint8_t* key, int enc) {
+    EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+    if (!ctx) return nullptr;
+    if (EVP_CipherInit_ex(ctx, c, nullptr, key, nullptr, enc) != 1) {
+      EVP_CIPHER_CTX_free(ctx);
+      return nullptr;
+    }
+    return ctx;
+  }
+
+  // setKey(slot, kind: 1 aes | 2 chachapoly, key: Uint8Array(32))
+  Napi::Value SetKey(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber()) {
+      Throw(env, Napi::TypeError::New(env, "setKey(slot, kind, key)"), "ERR_AEAD_ARGUMENT");
+      return env.Undefined();
+    }
+    int64_t slot = info[0].As<Napi::Number>().Int64Value();
+    int32_t kind = info[1].As<Napi::Number>().Int32Value();
+    uint8_t* key;
+    size_t keyLen;
+    if (slot < 0 || slot >= kMaxSlots) {
+      Throw(env, Napi::RangeError::New(env, "key slot out of range"), "ERR_AEAD_ARGUMENT");
+      return env.Undefined();
+    }
+    if (kind != kAes && kind != kChaCha) {
+      Throw(env, Napi::TypeError::New(env, "unknown cipher kind"), "ERR_AEAD_ARGUMENT");
+      return env.Undefined();
+    }
+    if (!GetU8(info[2], &key, &keyLen) || keyLen != kKeyLen) {
+      Throw(env, Napi::TypeError::New(env, "key must be a 32-byte Uint8Array"), "ERR_AEAD_ARGUMENT");
+      return env.Undefined();
+    }
+    const EVP_CIPHER* c = kind == kAes ? EVP_aes_256_gcm() : EVP_chacha20_poly1305();
+    EVP_CIPHER_CTX* enc = NewCtx(c, key, 1);
+    EVP_CIPHER_CTX* dec = enc ? NewCtx(c, key, 0) : nullptr;
+    if (!enc || !dec) {
+      if (enc) EVP_CIPHER_CTX_free(enc);
+      Throw(env, Napi::Error::New(env, OpenSslError("EVP_CipherInit_ex (key)")), "ERR_AEAD_OPENSSL");
+      return env.Undefined();
+    }
+    if (static_cast<size_t>(slot) >= slots_.size()) slots_.resize(static_cast<size_t>(slot) + 1);
+    Slot& s = slots_[static_cast<size_t>(slot)];
+    FreeSlot(s);
+    s.kind = static_cast<CipherKind>(kind);
+    s.enc = enc;
+    s.dec = dec;
+    return env.Undefined();
+  }
+
+  Napi::Value ClearKey(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      Throw(env, Napi::TypeError::New(env, "clearKey(slot)"), "ERR_AEAD_ARGUMENT");
+      return env.Undefined();
+    }
+    int64_t slot = info[0].As<Napi::Number>().Int64Value();
+    if (slot >= 0 && static_cast<uint64_t>(slot) < slots_.size()) FreeSlot(slots_[static_cast<size_t>(slot)]);
+    return env.Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    FreeAll();
+    return info.Env().Undefined();
+  }
+
+  // Common argument checks; returns false after throwing.
+  bool Args(const Napi::CallbackInfo& info, uint8_t** buf, size_t* bufLen, uint32_t** meta, uint32_t* count) {
+    Napi::Env env = info.Env();
+    size_t metaLen;
+    if (info.Length() < 3 || !GetU8(info[0], buf, bufLen) || !GetU32(info[1], meta, &metaLen) ||
+        !info[2].IsNumber()) {
+      Throw(env, Napi::TypeError::New(env, "expected (buf: Uint8Array, meta: Uint32Array, count: number)"), "ERR_AEAD_ARGUMENT");
+      return false;
+    }
+    double n = info[2].As<Napi::Number>().DoubleValue();
+    if (!(n >= 0) || n != std::floor(n) || n * 3 > static_cast<double>(metaLen)) {
+      Throw(env, Napi::RangeError::New(env, "count exceeds meta.length / 3"), "ERR_AEAD_BAD_META");
+      return false;
+    }
+    *count = static_cast<uint32_t>(n);
+    return true;
+  }
+
+  Napi::Value SealBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint8_t* buf;
+    size_t bufLen;
+    uint32_t* meta;
+    uint32_t count;
+    if (!Args(info, &buf, &bufLen, &meta, &count)) return env.Undefined();
+    // Validate the whole batch first so a bad entry throws before anything is modified.
+    for (uint32_t i = 0; i < count; i++) {
+      uint32_t slot = meta[3 * i];
+      uint64_t end = uint64_t(meta[3 * i + 1]) + kHeaderLen + meta[3 * i + 2] + kTagLen;
+      if (slot >= slots_.size() || slots_[slot].kind == kNone) {
+        Throw(env, Napi::RangeError::New(env, "sealBatch: packet " + std::to_string(i) + " uses an empty key slot"), "ERR_AEAD_BAD_META");
+        return env.Undefined();
+      }
+      if (end > bufLen) {
+        Throw(env, Napi::RangeError::New(env, "sealBatch: packet " + std::to_string(i) + " exceeds the buffer"), "ERR_AEAD_BAD_META");
+        return env.Undefined();
+      }
+    }
+    uint8_t nonce[12];
+    int outl;
+    for (uint32_t i = 0; i < count; i++) {
+      const Slot& s = slots_[meta[3 * i]];
+      uint8_t* hdr = buf + meta[3 * i + 1];
+      uint8_t* p = hdr + kHeaderLen;
+      int len = static_cast<int>(meta[3 * i + 2]);
+      MakeNonce(nonce, hdr, s.kind);
+      EVP_CIPHER_CTX* ctx = s.enc;
+      if (EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce, 1) != 1 ||
+          EVP_CipherUpdate(ctx, nullptr, &outl, hdr, kHeaderLen) != 1 ||
+          (len > 0 && EVP_CipherUpdate(ctx, p, &outl, p, len) != 1) ||
+          EVP_CipherFinal_ex(ctx, p + len, &outl) != 1 ||
+          EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kTagLen, p + len) != 1) {
+        Throw(env, Napi::Error::New(env, OpenSslError("sealBatch: EVP failure")), "ERR_AEAD_OPENSSL");
+        return env.Undefined();
+      }
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value OpenBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint8_t* buf;
+    size_t bufLen;
+    uint32_t* meta;
+    uint32_t count;
+    uint8_t* results;
+    size_t resultsLen;
+    if (!Args(info, &buf, &bufLen, &meta, &count)) return env.Undefined();
+    if (info.Length() < 4 || !GetU8(info[3], &results, &resultsLen) || resultsLen < count) {
+      Throw(env, Napi::TypeError::New(env, "openBatch: results must be a Uint8Array of at least count bytes"), "ERR_AEAD_ARGUMENT");
+      return env.Undefined();
+    }
+    uint8_t nonce[12];
+    uint8_t tag[kTagLen];
+    int outl;
+    uint32_t ok = 0;
+    bool sawError = false;
+    for (uint32_t i = 0; i < count; i++) {
+      results[i] = 0;
+      uint32_t slot = meta[3 * i];
+      uint32_t total = meta[3 * i + 2];
+      uint64_t end = uint64_t(meta[3 * i + 1]) + kHeaderLen + total;
+      // A bad entry (unset slot, too short, outside buf) just fails that packet.
+      if (slot >= slots_.size() || slots_[slot].kind == kNone || total < kTagLen || end > bufLen) continue;
+      const Slot& s = slots_[slot];
+      uint8_t* hdr = buf + meta[3 * i + 1];
+      uint8_t* p = hdr + kHeaderLen;
+      int len = static_cast<int>(total - kTagLen);
+      std::memcpy(tag, p + len, kTagLen);
+      MakeNonce(nonce, hdr, s.kind);
+      EVP_CIPHER_CTX* ctx = s.dec;
+      if (EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce, 0) == 1 &&
+          EVP_CipherUpdate(ctx, nullptr, &outl, hdr, kHeaderLen) == 1 &&
+          (len == 0 || EVP_CipherUpdate(ctx, p, &outl, p, len) == 1) &&
+          EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTagLen, tag) == 1 &&
+          EVP_CipherFinal_ex(ctx, p + len, &outl) == 1) {
+        results[i] = 1;
+        ok++;
+      } else {
+        // Never hand unauthenticated plaintext back.
+        std::memset(p, 0, static_cast<size_t>(len));
+        sawError = true;
+      }
+    }
+    if (sawError) ERR_clear_error();
+    return Napi::Number::New(env, ok);
+  }
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeBatchAead", BatchAead::Define(env));
+  exports.Set("opensslVersion", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION)));
   return exports;
 }
+
+}  // namespace
 
 NODE_API_MODULE(aead, Init)

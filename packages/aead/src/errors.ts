@@ -1,0 +1,46 @@
+/** Error codes of @nebula-ts/aead. The native addon sets the same `code` on what it throws. */
+export type AeadErrorCode =
+  /** The native addon could not be loaded (not built, wrong ABI). `cause` has the loader error. */
+  | 'ERR_AEAD_NATIVE_UNAVAILABLE'
+  /** Wrong argument types, key size, unknown cipher, slot out of range. */
+  | 'ERR_AEAD_ARGUMENT'
+  /** A seal meta entry uses an empty slot or points outside the buffer; count > meta.length / 3. */
+  | 'ERR_AEAD_BAD_META'
+  /** OpenSSL refused an operation that cannot fail on valid input. */
+  | 'ERR_AEAD_OPENSSL';
+
+export class NebulaError extends Error {
+  static override readonly name: string = 'NebulaError';
+  override readonly name: string = 'NebulaError';
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export class AeadError extends NebulaError {
+  static override readonly name = 'AeadError';
+  override readonly name = 'AeadError';
+  declare readonly code: AeadErrorCode;
+  constructor(code: AeadErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+const CODES: ReadonlySet<string> = new Set<AeadErrorCode>([
+  'ERR_AEAD_NATIVE_UNAVAILABLE',
+  'ERR_AEAD_ARGUMENT',
+  'ERR_AEAD_BAD_META',
+  'ERR_AEAD_OPENSSL',
+]);
+
+/** True for AeadError and for the addon's errors (same codes); checks `code`, not the class. */
+export function isAeadError(e: unknown): e is Error & { code: AeadErrorCode } {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as { code?: unknown }).code === 'string' &&
+    CODES.has((e as { code: string }).code)
+  );
+}

@@ -1,0 +1,40 @@
+export type Cipher = 'aes' | 'chachapoly';
+export type BatchAeadKind = 'native' | 'node' | 'noble';
+
+/** Bytes of Nebula header in front of each packet; it is the AEAD additional data. */
+export const HEADER_LEN = 16;
+export const TAG_LEN = 16;
+export const KEY_LEN = 32;
+/** Slots are indexes into a dense table; keep them small (e.g. a per-routine tunnel index). */
+export const MAX_SLOTS = 1 << 20;
+
+/**
+ * Seals/opens batches of Nebula packets in place. Packet i is described by three `meta` words:
+ * `[3i]` key slot, `[3i+1]` offset of its 16-byte header in `buf`, `[3i+2]` length (plaintext
+ * for seal; ciphertext+tag for open). The payload follows the header; the 16-byte tag follows
+ * the payload. AD = the header; nonce = 4 zero bytes ‖ header bytes 8..15 (the counter), as is
+ * for aes and byte-reversed for chachapoly (handshake.md §7).
+ *
+ * One instance per thread: instances hold OpenSSL contexts and are not shareable.
+ */
+export interface BatchAead {
+  readonly kind: BatchAeadKind;
+  /** Installs `key` in `slot` (replacing and wiping what was there). */
+  setKey(slot: number, cipher: Cipher, key: Uint8Array): void;
+  /** Wipes and frees the slot; packets that still name it fail (open) or throw (seal). */
+  clearKey(slot: number): void;
+  /**
+   * Seals `count` packets in place. Every entry is validated first: an empty slot or a packet
+   * whose header+payload+tag does not fit in `buf` throws `ERR_AEAD_BAD_META` before any byte
+   * is written.
+   */
+  sealBatch(buf: Uint8Array, meta: Uint32Array, count: number): void;
+  /**
+   * Opens `count` packets in place; `results[i]` = 1 if authentic, else 0 (tampered, shorter
+   * than a tag, empty slot, outside `buf`). Failed packets' payload bytes are zeroed.
+   * Returns the number of authentic packets.
+   */
+  openBatch(buf: Uint8Array, meta: Uint32Array, count: number, results: Uint8Array): number;
+  /** Frees every slot. The instance can be reused afterwards. */
+  close(): void;
+}

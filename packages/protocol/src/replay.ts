@@ -1,0 +1,243 @@
+/**
+ * The receive-side replay window of handshake.md §8 (Go: bits.go), 1024 counters wide.
+ *
+ * State lives in an `Int32Array` region so a window can sit in a `SharedArrayBuffer` and be used
+ * by every receive thread of a tunnel: `update` takes a spin lock (a word of the region) and bumps
+ * a sequence word around its writes; `check` is lock-free and retries if it overlapped a write
+ * (a seqlock). Counters are JS numbers (exact below 2^53). No allocation per call.
+ *
+ * This module deliberately has no runtime imports (tests load it into worker threads as is).
+ */
+
+const L = 1024;
+const TWO_32 = 4294967296;
+
+// Region layout (Int32 words from `base`).
+const W_LOCK = 0;
+const W_SEQ = 1;
+const W_CUR_LO = 2;
+const W_CUR_HI = 3;
+const W_FIRST_SEEN = 4;
+const W_LOST_LO = 5;
+const W_LOST_HI = 6;
+const W_DUP = 7;
+const W_OOW = 8;
+const W_BITS = 16;
+const BIT_WORDS = L / 32;
+
+/** Per-batch tallies the caller drains with `takeCounters` (plain numbers, reused object). */
+export interface ReplayCounters {
+  lost: number;
+  duplicate: number;
+  outOfWindow: number;
+}
+
+export class ReplayWindow {
+  /** Int32 words one window occupies. */
+  static readonly WORDS = W_BITS + BIT_WORDS;
+  /** Window length in counters. */
+  static readonly LENGTH = L;
+
+  private readonly a: Int32Array;
+  private readonly b: number;
+
+  /**
+   * Uses `words[base .. base + WORDS)`. `fresh` (default true) zeroes that region, lock word
+   * included: only for memory no other thread uses yet. Pass false to attach to a window another
+   * thread initialised (new SharedArrayBuffer memory is an empty window already).
+   */
+  constructor(words: Int32Array = new Int32Array(ReplayWindow.WORDS), base = 0, fresh = true) {
+    if (!Number.isInteger(base) || base < 0 || base + ReplayWindow.WORDS > words.length) {
+      throw new RangeError(
+        `ReplayWindow needs ${ReplayWindow.WORDS} words at ${base}, region has ${words.length}`,
+      );
+    }
+    this.a = words;
+    this.b = base;
+    if (fresh) words.fill(0, base, base + ReplayWindow.WORDS);
+  }
+
+  /**
+   * A window in the state Nebula has after a completed handshake (counters 0, 1, 2 seen) at
+   * `words[base..]`. Safe on a region other threads are attached to (it resets under the lock),
+   * so a tunnel slot can be reused; the region's lock word must not be left held by a dead thread.
+   */
+  static initAfterHandshake(words?: Int32Array, base = 0): ReplayWindow {
+    const w = words === undefined ? new ReplayWindow() : new ReplayWindow(words, base, false);
+    w.reset(true);
+    return w;
+  }
+
+  /**
+   * Clears the window under the lock (tallies included), then, when `afterHandshake`, marks
+   * counters 0, 1 and 2 as Nebula does during a handshake.
+   */
+  reset(afterHandshake = true): void {
+    const a = this.a;
+    const b = this.b;
+    this.lock();
+    Atomics.add(a, b + W_SEQ, 1);
+    for (let i = W_CUR_LO; i < ReplayWindow.WORDS; i++) Atomics.store(a, b + i, 0);
+    if (afterHandshake) {
+      // Same result as update(0), update(1), update(2) on an empty window.
+      Atomics.store(a, b + W_FIRST_SEEN, 1);
+      Atomics.store(a, b + W_BITS, 0b111);
+      Atomics.store(a, b + W_CUR_LO, 2);
+    }
+    Atomics.add(a, b + W_SEQ, 1);
+    this.unlock();
+  }
+
+  /** Marks counters 0, 1 and 2 through `update` (what both sides do during a handshake). */
+  markHandshake(): void {
+    this.update(0);
+    this.update(1);
+    this.update(2);
+  }
+
+  /** Highest accepted counter. */
+  get current(): number {
+    const a = this.a;
+    const b = this.b;
+    for (;;) {
+      const s = Atomics.load(a, b + W_SEQ);
+      const v = (Atomics.load(a, b + W_CUR_HI) >>> 0) * TWO_32 + (Atomics.load(a, b + W_CUR_LO) >>> 0);
+      if ((s & 1) === 0 && Atomics.load(a, b + W_SEQ) === s) return v;
+    }
+  }
+
+  /** Cumulative tallies since creation or the last `takeCounters`. */
+  get lost(): number {
+    return (
+      (Atomics.load(this.a, this.b + W_LOST_HI) >>> 0) * TWO_32 +
+      (Atomics.load(this.a, this.b + W_LOST_LO) >>> 0)
+    );
+  }
+  get duplicate(): number {
+    return Atomics.load(this.a, this.b + W_DUP) >>> 0;
+  }
+  get outOfWindow(): number {
+    return Atomics.load(this.a, this.b + W_OOW) >>> 0;
+  }
+
+  /** Adds the tallies into `out` and resets them to zero (under the lock). */
+  takeCounters(out: ReplayCounters): ReplayCounters {
+    const a = this.a;
+    const b = this.b;
+    this.lock();
+    out.lost += (a[b + W_LOST_HI]! >>> 0) * TWO_32 + (a[b + W_LOST_LO]! >>> 0);
+    out.duplicate += a[b + W_DUP]! >>> 0;
+    out.outOfWindow += a[b + W_OOW]! >>> 0;
+    Atomics.store(a, b + W_LOST_LO, 0);
+    Atomics.store(a, b + W_LOST_HI, 0);
+    Atomics.store(a, b + W_DUP, 0);
+    Atomics.store(a, b + W_OOW, 0);
+    this.unlock();
+    return out;
+  }
+
+  /** Pre-decryption test; changes nothing. Lock-free. */
+  check(i: number): boolean {
+    const a = this.a;
+    const b = this.b;
+    for (;;) {
+      const s = Atomics.load(a, b + W_SEQ);
+      if ((s & 1) !== 0) continue;
+      const r = this.checkRaw(i);
+      if (Atomics.load(a, b + W_SEQ) === s) return r;
+    }
+  }
+
+  private checkRaw(i: number): boolean {
+    const a = this.a;
+    const b = this.b;
+    const current = (Atomics.load(a, b + W_CUR_HI) >>> 0) * TWO_32 + (Atomics.load(a, b + W_CUR_LO) >>> 0);
+    if (i > current) return true;
+    if (i === 0 && Atomics.load(a, b + W_FIRST_SEEN) === 0 && current < L) return true;
+    if ((current >= L && i > current - L) || i < L) return !this.bit(i);
+    return false;
+  }
+
+  /** Post-decryption record; returns whether the packet is accepted. */
+  update(i: number): boolean {
+    const a = this.a;
+    const b = this.b;
+    this.lock();
+    Atomics.add(a, b + W_SEQ, 1);
+    const current = (a[b + W_CUR_HI]! >>> 0) * TWO_32 + (a[b + W_CUR_LO]! >>> 0);
+    let ok = true;
+    if (i === current + 1) {
+      if (i > L && !this.bit(i)) this.addLost(1);
+      this.setBit(i);
+      this.setCurrent(i);
+    } else if (i > current && i < current + L) {
+      for (let n = current + 1; n < i; n++) this.clearBit(n);
+      this.setBit(i);
+      this.setCurrent(i);
+    } else if (i >= current + L) {
+      let lost = Math.max(0, i - current - L);
+      if (current === 0) lost++;
+      this.addLost(lost);
+      for (let w = 0; w < BIT_WORDS; w++) Atomics.store(a, b + W_BITS + w, 0);
+      this.setBit(i);
+      this.setCurrent(i);
+    } else if (i === 0 && a[b + W_FIRST_SEEN] === 0 && current < L) {
+      Atomics.store(a, b + W_FIRST_SEEN, 1);
+      this.setBit(0);
+    } else if ((current >= L && i > current - L) || (current < L && i < L)) {
+      if (i === current || this.bit(i)) {
+        Atomics.add(a, b + W_DUP, 1);
+        ok = false;
+      } else this.setBit(i);
+    } else {
+      Atomics.add(a, b + W_OOW, 1);
+      ok = false;
+    }
+    Atomics.add(a, b + W_SEQ, 1);
+    this.unlock();
+    return ok;
+  }
+
+  private bit(i: number): boolean {
+    const s = i % L;
+    return (Atomics.load(this.a, this.b + W_BITS + (s >>> 5)) & (1 << (s & 31))) !== 0;
+  }
+
+  private setBit(i: number): void {
+    const s = i % L;
+    Atomics.or(this.a, this.b + W_BITS + (s >>> 5), 1 << (s & 31));
+  }
+
+  private clearBit(i: number): void {
+    const s = i % L;
+    Atomics.and(this.a, this.b + W_BITS + (s >>> 5), ~(1 << (s & 31)));
+  }
+
+  private setCurrent(i: number): void {
+    Atomics.store(this.a, this.b + W_CUR_LO, i >>> 0);
+    Atomics.store(this.a, this.b + W_CUR_HI, Math.floor(i / TWO_32));
+  }
+
+  private addLost(n: number): void {
+    if (n === 0) return;
+    const a = this.a;
+    const b = this.b;
+    const total = (a[b + W_LOST_HI]! >>> 0) * TWO_32 + (a[b + W_LOST_LO]! >>> 0) + n;
+    Atomics.store(a, b + W_LOST_LO, total >>> 0);
+    Atomics.store(a, b + W_LOST_HI, Math.floor(total / TWO_32));
+  }
+
+  private lock(): void {
+    const a = this.a;
+    const idx = this.b + W_LOCK;
+    // Critical sections are a few dozen instructions; spinning beats Atomics.wait (not allowed on
+    // the main thread anyway).
+    while (Atomics.compareExchange(a, idx, 0, 1) !== 0) {
+      /* spin */
+    }
+  }
+
+  private unlock(): void {
+    Atomics.store(this.a, this.b + W_LOCK, 0);
+  }
+}
