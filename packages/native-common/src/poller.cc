@@ -5,7 +5,8 @@ namespace nebula {
 Napi::Function Poller::Define(Napi::Env env) {
   return DefineClass(env, "Poller",
                      {InstanceMethod("start", &Poller::Start), InstanceMethod("stop", &Poller::Stop),
-                      InstanceMethod("close", &Poller::Close)});
+                      InstanceMethod("close", &Poller::Close), InstanceMethod("ref", &Poller::Ref),
+                      InstanceMethod("unref", &Poller::Unref)});
 }
 
 // new Poller(fd, callback(status, events))
@@ -69,6 +70,17 @@ Napi::Value Poller::Close(const Napi::CallbackInfo& info) {
     handle_ = nullptr;
   }
   callback_.Reset();
+  return info.Env().Undefined();
+}
+
+// unref(): a background fd (a control socket, an idle queue) must not keep the process alive.
+Napi::Value Poller::Ref(const Napi::CallbackInfo& info) {
+  if (handle_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(handle_));
+  return info.Env().Undefined();
+}
+
+Napi::Value Poller::Unref(const Napi::CallbackInfo& info) {
+  if (handle_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(handle_));
   return info.Env().Undefined();
 }
 
