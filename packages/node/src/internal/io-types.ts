@@ -1,0 +1,49 @@
+/**
+ * The shapes of the batch I/O and AEAD objects the data path drives (docs/contracts.md). Declared
+ * structurally here so the routine compiles against the contract, whichever implementation
+ * (native package, fallback, test double) is plugged in.
+ */
+
+export type Cipher = 'aes' | 'chachapoly';
+
+export interface BatchAead {
+  setKey(slot: number, cipher: Cipher, key: Uint8Array): void;
+  clearKey(slot: number): void;
+  sealBatch(buf: Uint8Array, meta: Uint32Array, count: number): void;
+  openBatch(buf: Uint8Array, meta: Uint32Array, count: number, results: Uint8Array): number;
+}
+
+export interface TunQueueLike {
+  read(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    max: number,
+    slotCapacity: number,
+  ): number;
+  write(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  onReadable(cb: () => void): void;
+  pause?(): void;
+  close(): void;
+}
+
+export interface UdpSocketLike {
+  recvBatch(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    addrs: Uint32Array,
+    max: number,
+    slotCapacity: number,
+  ): number;
+  sendBatch(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    addrs: Uint32Array,
+    count: number,
+  ): number;
+  sendTo(buf: Uint8Array, off: number, len: number, addrs: Uint32Array, i: number): void;
+  onReadable(cb: () => void): void;
+  close(): void;
+}

@@ -1,0 +1,515 @@
+/**
+ * One routine's data path (dataplane.md §3–§4): tun queue i ↔ udp socket i. Runs on a worker
+ * thread (routines ≥ 2) or on the main thread. Work is per batch: one tun read / recvmmsg, one
+ * sealBatch / openBatch, one sendmmsg / tun write. Per packet there are only typed-array reads and
+ * writes, Map lookups with number keys and Atomics — no allocation, closure, log call or metric
+ * update. Anything that is not an established data packet goes to the control path (`ControlSink`).
+ */
+import type { Logger } from 'pino';
+import { ADDR_WORDS } from './addr.js';
+import {
+  DROP_LOCAL_IP,
+  DROP_NO_RULE,
+  DROP_REMOTE_IP,
+  type FirewallPacket,
+  HEADER_LEN,
+  MessageType,
+  newFirewallPacket,
+  parsePacket,
+  readU32,
+  writeHeader,
+} from './internal/deps.js';
+import type { BatchAead, Cipher, TunQueueLike, UdpSocketLike } from './internal/io-types.js';
+import { COUNTER_LIMIT, STAT_WORDS, Stat, type TunnelTable } from './tunnel-table.js';
+
+/** 9001-byte packets plus header and tag, rounded up (docs/contracts.md "Packet buffers"). */
+export const SLOT_SIZE = 9088;
+export const PAYLOAD_CAPACITY = SLOT_SIZE - 2 * HEADER_LEN;
+/** Passes over a readable source before yielding to the event loop (keeps timers alive). */
+const MAX_ROUNDS = 8;
+/** Packets per batch handed to the control path for want of a tunnel. */
+const MAX_NEEDS_PER_BATCH = 16;
+
+export type SendRecvErrorMode = 'always' | 'never' | 'private';
+
+export interface RoutineSettings {
+  readonly index: number;
+  readonly batch: number;
+  readonly vpnIp: number;
+  readonly netAddr: number;
+  readonly netMask: number;
+  readonly dropLocalBroadcast: boolean;
+  readonly dropMulticast: boolean;
+  readonly sendRecvError: SendRecvErrorMode;
+  /** Longest prefix first. */
+  readonly unsafeRoutes: ReadonlyArray<{
+    readonly addr: number;
+    readonly mask: number;
+    readonly via: number;
+  }>;
+}
+
+/** What the data path hands to the control path. Implementations copy what they keep. */
+export interface ControlSink {
+  /** A non-data packet (handshake, lighthouse, test, close, recv_error, control, relay). */
+  controlPacket(
+    routine: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    addrs: Uint32Array,
+    i: number,
+  ): void;
+  /** A tun packet for `vpnIp` with no ready tunnel: queue it and start a handshake. */
+  needTunnel(vpnIp: number, buf: Uint8Array, off: number, len: number): void;
+  /** Authenticated traffic for `slot` came from another address. */
+  roamed(slot: number, addrs: Uint32Array, i: number): void;
+  /** The send counter of `slot` reached COUNTER_LIMIT. */
+  exhausted(slot: number): void;
+}
+
+export interface FirewallLike {
+  drop(pkt: FirewallPacket, incoming: boolean, peer: unknown, cache: unknown): number;
+}
+
+export interface RoutineDeps {
+  readonly settings: RoutineSettings;
+  readonly table: TunnelTable;
+  readonly aead: BatchAead;
+  readonly tun: TunQueueLike;
+  readonly udp: UdpSocketLike;
+  readonly sink: ControlSink;
+  readonly logger: Logger;
+  firewall: FirewallLike;
+  /** One conntrack cache per direction (seed a), or null when the cache is off. */
+  readonly cacheIn?: unknown;
+  readonly cacheOut?: unknown;
+}
+
+function isPrivateWords(addrs: Uint32Array, i: number): boolean {
+  const b = i * ADDR_WORDS;
+  if (addrs[b] === 4) {
+    const ip = addrs[b + 2]!;
+    return ip >>> 24 === 10 || ip >>> 20 === 0xac1 || ip >>> 16 === 0xc0a8;
+  }
+  return addrs[b + 2]! >>> 25 === 0x7e;
+}
+
+export class Routine {
+  readonly index: number;
+  private settings: RoutineSettings;
+  private readonly table: TunnelTable;
+  private readonly aead: BatchAead;
+  private readonly tun: TunQueueLike;
+  private readonly udp: UdpSocketLike;
+  private readonly sink: ControlSink;
+  private readonly log: Logger;
+  firewall: FirewallLike;
+  private readonly cacheIn: unknown;
+  private readonly cacheOut: unknown;
+
+  /** vpnIp → slot and local index → slot, maintained from the control path's announcements. */
+  private readonly vpnToSlot = new Map<number, number>();
+  private readonly indexToSlot = new Map<number, number>();
+  private readonly peers: unknown[];
+
+  // Inside (tun → udp) buffers.
+  private readonly inBuf: Uint8Array;
+  private readonly inOffsets: Uint32Array;
+  private readonly inLengths: Uint32Array;
+  private readonly sendOffsets: Uint32Array;
+  private readonly sendLengths: Uint32Array;
+  private readonly sendAddrs: Uint32Array;
+  private readonly sealMeta: Uint32Array;
+  // Outside (udp → tun) buffers.
+  private readonly outBuf: Uint8Array;
+  private readonly outOffsets: Uint32Array;
+  private readonly outLengths: Uint32Array;
+  private readonly outAddrs: Uint32Array;
+  private readonly openMeta: Uint32Array;
+  private readonly openIdx: Uint32Array;
+  private readonly openSlot: Int32Array;
+  private readonly openCounter: Float64Array;
+  private readonly openResults: Uint8Array;
+  private readonly tunOffsets: Uint32Array;
+  private readonly tunLengths: Uint32Array;
+  // Small scratch for recv_error and raw sends.
+  private readonly scratch = new Uint8Array(HEADER_LEN);
+  private readonly scratchAddr = new Uint32Array(ADDR_WORDS);
+
+  private readonly fwPkt = newFirewallPacket();
+  private readonly stats: Int32Array;
+  private readonly statBase: number;
+  private running = false;
+  private inScheduled = false;
+  private outScheduled = false;
+
+  constructor(deps: RoutineDeps) {
+    this.index = deps.settings.index;
+    this.settings = deps.settings;
+    this.table = deps.table;
+    this.aead = deps.aead;
+    this.tun = deps.tun;
+    this.udp = deps.udp;
+    this.sink = deps.sink;
+    this.log = deps.logger;
+    this.firewall = deps.firewall;
+    this.cacheIn = deps.cacheIn ?? null;
+    this.cacheOut = deps.cacheOut ?? null;
+    this.peers = new Array(this.table.capacity);
+    const n = Math.max(1, deps.settings.batch);
+    this.inBuf = new Uint8Array(n * SLOT_SIZE);
+    this.inOffsets = new Uint32Array(n);
+    this.inLengths = new Uint32Array(n);
+    for (let i = 0; i < n; i++) this.inOffsets[i] = i * SLOT_SIZE + HEADER_LEN;
+    this.sendOffsets = new Uint32Array(n);
+    this.sendLengths = new Uint32Array(n);
+    this.sendAddrs = new Uint32Array(n * ADDR_WORDS);
+    this.sealMeta = new Uint32Array(n * 3);
+    this.outBuf = new Uint8Array(n * SLOT_SIZE);
+    this.outOffsets = new Uint32Array(n);
+    this.outLengths = new Uint32Array(n);
+    this.outAddrs = new Uint32Array(n * ADDR_WORDS);
+    for (let i = 0; i < n; i++) this.outOffsets[i] = i * SLOT_SIZE;
+    this.openMeta = new Uint32Array(n * 3);
+    this.openIdx = new Uint32Array(n);
+    this.openSlot = new Int32Array(n);
+    this.openCounter = new Float64Array(n);
+    this.openResults = new Uint8Array(n);
+    this.tunOffsets = new Uint32Array(n);
+    this.tunLengths = new Uint32Array(n);
+    this.stats = this.table.stats;
+    this.statBase = this.index * STAT_WORDS;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.tun.onReadable(() => this.onTunReadable());
+    this.udp.onReadable(() => this.onUdpReadable());
+  }
+
+  stop(): void {
+    this.running = false;
+    this.tun.pause?.();
+  }
+
+  updateSettings(s: RoutineSettings): void {
+    this.settings = s;
+  }
+
+  // ---- tunnel announcements from the control path ----
+
+  install(
+    slot: number,
+    vpnIp: number,
+    localIndex: number,
+    cipher: Cipher,
+    sendKey: Uint8Array,
+    recvKey: Uint8Array,
+    peer: unknown,
+  ): void {
+    this.aead.setKey(2 * slot, cipher, sendKey);
+    this.aead.setKey(2 * slot + 1, cipher, recvKey);
+    this.peers[slot] = peer;
+    const prev = this.vpnToSlot.get(vpnIp);
+    if (prev !== undefined && prev !== slot) this.forgetSlot(prev, false);
+    this.vpnToSlot.set(vpnIp, slot);
+    this.indexToSlot.set(localIndex, slot);
+  }
+
+  remove(slot: number, vpnIp: number, localIndex: number): void {
+    if (this.vpnToSlot.get(vpnIp) === slot) this.vpnToSlot.delete(vpnIp);
+    if (this.indexToSlot.get(localIndex) === slot) this.indexToSlot.delete(localIndex);
+    this.forgetSlot(slot, true);
+  }
+
+  private forgetSlot(slot: number, clearKeys: boolean): void {
+    if (clearKeys) {
+      this.aead.clearKey(2 * slot);
+      this.aead.clearKey(2 * slot + 1);
+      this.peers[slot] = undefined;
+    }
+  }
+
+  /** Sends a finished packet (control path) on this routine's socket. */
+  sendRaw(bytes: Uint8Array, addrs: Uint32Array, i: number): void {
+    this.udp.sendTo(bytes, 0, bytes.length, addrs, i);
+  }
+
+  // ---- inside: tun → udp ----
+
+  private onTunReadable(): void {
+    if (!this.running) return;
+    const max = this.inOffsets.length;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const n = this.tun.read(this.inBuf, this.inOffsets, this.inLengths, max, PAYLOAD_CAPACITY);
+      if (n <= 0) return;
+      this.inside(n);
+      if (n < max) return;
+    }
+    // Still readable: continue after timers and I/O callbacks had their turn.
+    if (!this.inScheduled) {
+      this.inScheduled = true;
+      setImmediate(() => {
+        this.inScheduled = false;
+        this.onTunReadable();
+      });
+    }
+  }
+
+  /** Processes `n` packets read from tun into the inside slots. Exposed for tests. */
+  inside(n: number): void {
+    const s = this.settings;
+    const buf = this.inBuf;
+    const pkt = this.fwPkt;
+    const table = this.table;
+    const fw = this.firewall;
+    const myIp = s.vpnIp;
+    const netMask = s.netMask;
+    const netAddr = s.netAddr;
+    const broadcast = (netAddr | ~netMask) >>> 0;
+    const debug = this.log.isLevelEnabled('debug');
+    let count = 0;
+    let dropRemote = 0;
+    let dropLocal = 0;
+    let dropRule = 0;
+    let unroutable = 0;
+    let lastVpn = -1;
+    let lastSlot = -1;
+    let needs = 0;
+    for (let i = 0; i < n; i++) {
+      const off = this.inOffsets[i]!;
+      const len = this.inLengths[i]!;
+      if (parsePacket(buf, off, len, false, pkt) !== 0) {
+        if (debug) this.log.debug({ len }, 'Error while validating outbound packet');
+        continue;
+      }
+      const dst = pkt.remoteIp;
+      if (s.dropLocalBroadcast && dst === broadcast) continue;
+      if (dst === myIp) continue;
+      if (s.dropMulticast && dst >>> 28 === 14) continue;
+      let vpn = dst;
+      if ((dst & netMask) >>> 0 !== netAddr) {
+        vpn = 0;
+        const routes = s.unsafeRoutes;
+        for (let r = 0; r < routes.length; r++) {
+          const rt = routes[r]!;
+          if ((dst & rt.mask) >>> 0 === rt.addr) {
+            vpn = rt.via;
+            break;
+          }
+        }
+        if (vpn === 0) {
+          // Seed (c): no HostInfo, no lighthouse query.
+          unroutable++;
+          if (debug)
+            this.log.debug(
+              { vpnIp: dst },
+              'dropping outbound packet, vpnIp not in our CIDR or in unsafe routes',
+            );
+          continue;
+        }
+      }
+      let slot: number;
+      if (vpn === lastVpn) slot = lastSlot;
+      else {
+        const found = this.vpnToSlot.get(vpn);
+        slot = found === undefined ? -1 : found;
+        lastVpn = vpn;
+        lastSlot = slot;
+      }
+      if (slot < 0 || !table.isReady(slot)) {
+        // At most a few per batch: the control path queues 100 per host and drops the rest anyway.
+        if (needs++ < MAX_NEEDS_PER_BATCH) this.sink.needTunnel(vpn, buf, off, len);
+        continue;
+      }
+      const reason = fw.drop(pkt, false, this.peers[slot], this.cacheOut);
+      if (reason !== 0) {
+        if (reason === DROP_REMOTE_IP) dropRemote++;
+        else if (reason === DROP_LOCAL_IP) dropLocal++;
+        else if (reason === DROP_NO_RULE) dropRule++;
+        if (debug) this.log.debug({ vpnIp: vpn, reason }, 'dropping outbound packet');
+        continue;
+      }
+      if (!table.readAddr(slot, this.sendAddrs, count)) {
+        // No direct remote (relays are not supported): treat as not ready.
+        this.sink.needTunnel(vpn, buf, off, len);
+        continue;
+      }
+      const counter = table.nextCounter(slot);
+      if (counter >= COUNTER_LIMIT) {
+        this.sink.exhausted(slot);
+        continue;
+      }
+      const hdr = off - HEADER_LEN;
+      writeHeader(buf, hdr, MessageType.Message, 0, table.remoteIndex(slot), counter);
+      table.markOut(slot);
+      const m = count * 3;
+      this.sealMeta[m] = 2 * slot;
+      this.sealMeta[m + 1] = hdr;
+      this.sealMeta[m + 2] = len;
+      this.sendOffsets[count] = hdr;
+      this.sendLengths[count] = len + 2 * HEADER_LEN;
+      count++;
+    }
+    if (count > 0) {
+      this.aead.sealBatch(buf, this.sealMeta, count);
+      this.udp.sendBatch(buf, this.sendOffsets, this.sendLengths, this.sendAddrs, count);
+    }
+    const st = this.stats;
+    const b = this.statBase;
+    st[b + Stat.TxPackets] = (st[b + Stat.TxPackets]! + count) | 0;
+    if (dropRemote) st[b + Stat.FwOutRemoteIp] = (st[b + Stat.FwOutRemoteIp]! + dropRemote) | 0;
+    if (dropLocal) st[b + Stat.FwOutLocalIp] = (st[b + Stat.FwOutLocalIp]! + dropLocal) | 0;
+    if (dropRule) st[b + Stat.FwOutNoRule] = (st[b + Stat.FwOutNoRule]! + dropRule) | 0;
+    if (unroutable) st[b + Stat.DroppedUnroutable] = (st[b + Stat.DroppedUnroutable]! + unroutable) | 0;
+  }
+
+  // ---- outside: udp → tun ----
+
+  private onUdpReadable(): void {
+    if (!this.running) return;
+    const max = this.outOffsets.length;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const n = this.udp.recvBatch(
+        this.outBuf,
+        this.outOffsets,
+        this.outLengths,
+        this.outAddrs,
+        max,
+        SLOT_SIZE,
+      );
+      if (n <= 0) return;
+      this.outside(n);
+      if (n < max) return;
+    }
+    if (!this.outScheduled) {
+      this.outScheduled = true;
+      setImmediate(() => {
+        this.outScheduled = false;
+        this.onUdpReadable();
+      });
+    }
+  }
+
+  /** Processes `n` datagrams received into the outside slots. Exposed for tests. */
+  outside(n: number): void {
+    const s = this.settings;
+    const buf = this.outBuf;
+    const addrs = this.outAddrs;
+    const table = this.table;
+    const debug = this.log.isLevelEnabled('debug');
+    let count = 0;
+    let recvErrors = 0;
+    for (let i = 0; i < n; i++) {
+      const off = this.outOffsets[i]!;
+      const len = this.outLengths[i]!;
+      if (len < HEADER_LEN) {
+        if (len > 1 && debug) this.log.debug({ len }, 'Error while parsing inbound packet');
+        continue;
+      }
+      const b0 = buf[off]!;
+      const type = b0 & 0x0f;
+      // Refuse packets whose underlay source is inside our overlay (unsafe-route loops).
+      if (addrs[i * ADDR_WORDS] === 4 && (addrs[i * ADDR_WORDS + 2]! & s.netMask) >>> 0 === s.netAddr)
+        continue;
+      if (type !== MessageType.Message || buf[off + 1] !== 0) {
+        this.sink.controlPacket(this.index, buf, off, len, addrs, i);
+        continue;
+      }
+      const index = readU32(buf, off + 4);
+      const found = this.indexToSlot.get(index);
+      const counter = readU32(buf, off + 8) * 0x100000000 + readU32(buf, off + 12);
+      if (found === undefined || !table.isReady(found)) {
+        // The control path decides: a tunnel announced a moment ago, or a recv_error.
+        this.sink.controlPacket(this.index, buf, off, len, addrs, i);
+        continue;
+      }
+      if (!table.windows[found]!.check(counter)) {
+        if (this.sendRecvError(index, addrs, i)) recvErrors++;
+        continue;
+      }
+      if (len < 2 * HEADER_LEN) continue;
+      const m = count * 3;
+      this.openMeta[m] = 2 * found + 1;
+      this.openMeta[m + 1] = off;
+      this.openMeta[m + 2] = len - HEADER_LEN;
+      this.openIdx[count] = i;
+      this.openSlot[count] = found;
+      this.openCounter[count] = counter;
+      count++;
+    }
+    let w = 0;
+    let failed = 0;
+    let dropRemote = 0;
+    let dropLocal = 0;
+    let dropRule = 0;
+    if (count > 0) {
+      this.aead.openBatch(buf, this.openMeta, count, this.openResults);
+      const pkt = this.fwPkt;
+      const fw = this.firewall;
+      let lastRoamSlot = -1;
+      for (let j = 0; j < count; j++) {
+        if (this.openResults[j] !== 1) {
+          failed++;
+          continue;
+        }
+        const i = this.openIdx[j]!;
+        const slot = this.openSlot[j]!;
+        const poff = this.outOffsets[i]! + HEADER_LEN;
+        const plen = this.outLengths[i]! - 2 * HEADER_LEN;
+        if (parsePacket(buf, poff, plen, true, pkt) !== 0) {
+          if (debug) this.log.debug({ len: plen }, 'Error while validating inbound packet');
+          continue;
+        }
+        // Duplicate / out-of-window tallies are kept in the (shared) window itself.
+        if (!table.windows[slot]!.update(this.openCounter[j]!)) continue;
+        const reason = fw.drop(pkt, true, this.peers[slot], this.cacheIn);
+        if (reason !== 0) {
+          if (reason === DROP_REMOTE_IP) dropRemote++;
+          else if (reason === DROP_LOCAL_IP) dropLocal++;
+          else if (reason === DROP_NO_RULE) dropRule++;
+          if (debug) this.log.debug({ reason }, 'dropping inbound packet');
+          continue;
+        }
+        // Roam only after authentication (dataplane.md §4.5), once per slot per batch.
+        if (slot !== lastRoamSlot && !table.addrEquals(slot, addrs, i)) {
+          lastRoamSlot = slot;
+          this.sink.roamed(slot, addrs, i);
+        }
+        table.markIn(slot);
+        this.tunOffsets[w] = poff;
+        this.tunLengths[w] = plen;
+        w++;
+      }
+      if (w > 0) this.tun.write(buf, this.tunOffsets, this.tunLengths, w);
+    }
+    const st = this.stats;
+    const b = this.statBase;
+    st[b + Stat.RxPackets] = (st[b + Stat.RxPackets]! + w) | 0;
+    if (recvErrors) st[b + Stat.TxRecvError] = (st[b + Stat.TxRecvError]! + recvErrors) | 0;
+    if (failed) {
+      st[b + Stat.DecryptFailed] = (st[b + Stat.DecryptFailed]! + failed) | 0;
+      this.log.error({ count: failed }, 'Failed to decrypt packet');
+    }
+    if (dropRemote) st[b + Stat.FwInRemoteIp] = (st[b + Stat.FwInRemoteIp]! + dropRemote) | 0;
+    if (dropLocal) st[b + Stat.FwInLocalIp] = (st[b + Stat.FwInLocalIp]! + dropLocal) | 0;
+    if (dropRule) st[b + Stat.FwInNoRule] = (st[b + Stat.FwInNoRule]! + dropRule) | 0;
+  }
+
+  /** recv_error back to the sender, per `listen.send_recv_error` (handshake.md §11). */
+  sendRecvError(index: number, addrs: Uint32Array, i: number): boolean {
+    const mode = this.settings.sendRecvError;
+    if (mode === 'never') return false;
+    if (mode === 'private' && !isPrivateWords(addrs, i)) return false;
+    writeHeader(this.scratch, 0, MessageType.RecvError, 0, index, 0);
+    this.udp.sendTo(this.scratch, 0, HEADER_LEN, addrs, i);
+    return true;
+  }
+
+  /** Reusable one-address scratch for callers building a single destination. */
+  get oneAddr(): Uint32Array {
+    return this.scratchAddr;
+  }
+}

@@ -1,0 +1,312 @@
+/**
+ * The data path on its own: two routines wired back to back through in-memory tun/udp doubles,
+ * with the native batch AEAD on one side and the node:crypto one on the other (and every other
+ * pairing), checking what the wire carries and what reaches the tun. No root needed.
+ */
+import { createBatchAead } from '@nebula-ts/aead';
+import { describe, expect, it } from 'vitest';
+import {
+  allocateTunnelTable,
+  COUNTER_LIMIT,
+  type ControlSink,
+  Routine,
+  type RoutineSettings,
+  TunnelTable,
+} from '../src/index.js';
+import { ip } from './support.js';
+
+type Kind = 'native' | 'node';
+
+class FakeTun {
+  readonly written: Buffer[] = [];
+  readonly toRead: Buffer[] = [];
+  cb: (() => void) | null = null;
+  read(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, max: number): number {
+    let n = 0;
+    while (n < max && this.toRead.length) {
+      const p = this.toRead.shift()!;
+      buf.set(p, offsets[n]!);
+      lengths[n++] = p.length;
+    }
+    return n;
+  }
+  write(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
+    for (let i = 0; i < count; i++)
+      this.written.push(Buffer.from(buf.subarray(offsets[i]!, offsets[i]! + lengths[i]!)));
+    return count;
+  }
+  onReadable(cb: () => void): void {
+    this.cb = cb;
+  }
+  pause(): void {}
+  close(): void {}
+  inject(...pkts: Buffer[]): void {
+    this.toRead.push(...pkts);
+    this.cb?.();
+  }
+}
+
+class FakeUdp {
+  readonly sent: Array<{ pkt: Buffer; to: number[] }> = [];
+  readonly inbox: Array<{ pkt: Buffer; from: number[] }> = [];
+  cb: (() => void) | null = null;
+  recvBatch(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    addrs: Uint32Array,
+    max: number,
+  ): number {
+    let n = 0;
+    while (n < max && this.inbox.length) {
+      const { pkt, from } = this.inbox.shift()!;
+      buf.set(pkt, offsets[n]!);
+      lengths[n] = pkt.length;
+      addrs.set(from, n * 6);
+      n++;
+    }
+    return n;
+  }
+  sendBatch(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    addrs: Uint32Array,
+    count: number,
+  ): number {
+    for (let i = 0; i < count; i++)
+      this.sent.push({
+        pkt: Buffer.from(buf.subarray(offsets[i]!, offsets[i]! + lengths[i]!)),
+        to: [...addrs.subarray(i * 6, i * 6 + 6)],
+      });
+    return count;
+  }
+  sendTo(buf: Uint8Array, off: number, len: number, addrs: Uint32Array, i: number): void {
+    this.sent.push({
+      pkt: Buffer.from(buf.subarray(off, off + len)),
+      to: [...addrs.subarray(i * 6, i * 6 + 6)],
+    });
+  }
+  onReadable(cb: () => void): void {
+    this.cb = cb;
+  }
+  close(): void {}
+  deliver(pkt: Buffer, from: number[]): void {
+    this.inbox.push({ pkt, from });
+    this.cb?.();
+  }
+}
+
+const ALLOW = { drop: () => 0 };
+const silent = { isLevelEnabled: () => false, debug() {}, error() {}, info() {}, warn() {} } as never;
+
+function icmp(src: string, dst: string, payload = 32): Buffer {
+  const b = Buffer.alloc(28 + payload, 0x61);
+  b[0] = 0x45;
+  b.writeUInt16BE(b.length, 2);
+  b[8] = 64;
+  b[9] = 1;
+  b.writeUInt32BE(ip(src), 12);
+  b.writeUInt32BE(ip(dst), 16);
+  b[20] = 8;
+  return b;
+}
+
+interface Side {
+  routine: Routine;
+  tun: FakeTun;
+  udp: FakeUdp;
+  table: TunnelTable;
+  control: Buffer[];
+  need: number[];
+}
+
+function side(name: 'a' | 'b', kind: Kind, extra: Partial<RoutineSettings> = {}): Side {
+  const table = new TunnelTable(allocateTunnelTable(8, 1));
+  const tun = new FakeTun();
+  const udp = new FakeUdp();
+  const control: Buffer[] = [];
+  const need: number[] = [];
+  const sink: ControlSink = {
+    controlPacket: (_r, buf, off, len) => control.push(Buffer.from(buf.subarray(off, off + len))),
+    needTunnel: (vpnIp) => need.push(vpnIp),
+    roamed: () => undefined,
+    exhausted: () => undefined,
+  };
+  const settings: RoutineSettings = {
+    index: 0,
+    batch: 16,
+    vpnIp: ip(name === 'a' ? '203.0.113.1' : '203.0.113.2'),
+    netAddr: ip('203.0.113.0'),
+    netMask: ip('255.255.255.0'),
+    dropLocalBroadcast: false,
+    dropMulticast: false,
+    sendRecvError: 'always',
+    unsafeRoutes: [],
+    ...extra,
+  };
+  const routine = new Routine({
+    settings,
+    table,
+    aead: createBatchAead(kind),
+    tun,
+    udp,
+    sink,
+    logger: silent,
+    firewall: ALLOW,
+  });
+  routine.start();
+  return { routine, tun, udp, table, control, need };
+}
+
+const KEY1 = new Uint8Array(32).fill(7);
+const KEY2 = new Uint8Array(32).fill(9);
+const ADDR_A = [4, 4242, ip('198.51.100.11'), 0, 0, 0];
+const ADDR_B = [4, 4242, ip('198.51.100.12'), 0, 0, 0];
+
+/** Installs the a↔b tunnel in slot 3 on both sides as a completed handshake leaves it. */
+function connect(a: Side, b: Side, cipher: 'aes' | 'chachapoly'): void {
+  // a's local index 0xaaaa0001 is b's remote index and vice versa.
+  a.table.init(3, ip('203.0.113.2'), 0xaaaa0001, 0xbbbb0002, 0, 2);
+  b.table.init(3, ip('203.0.113.1'), 0xbbbb0002, 0xaaaa0001, 0, 2);
+  for (const [s, addr] of [
+    [a, ADDR_B],
+    [b, ADDR_A],
+  ] as const) {
+    s.table.resetWindow(3);
+    s.table.writeAddr(3, { family: 4, port: addr[1]!, w: [addr[2]!, 0, 0, 0] });
+  }
+  a.routine.install(3, ip('203.0.113.2'), 0xaaaa0001, cipher, KEY1, KEY2, {});
+  b.routine.install(3, ip('203.0.113.1'), 0xbbbb0002, cipher, KEY2, KEY1, {});
+  a.table.activate(3);
+  b.table.activate(3);
+}
+
+const pairs: Array<[Kind, Kind]> = [
+  ['native', 'node'],
+  ['node', 'native'],
+  ['native', 'native'],
+];
+
+for (const cipher of ['aes', 'chachapoly'] as const) {
+  for (const [ka, kb] of pairs) {
+    describe(`routine data path, ${cipher}, ${ka} AEAD → ${kb} AEAD`, () => {
+      it('encrypts in place with Nebula headers (counters 3, 4, ...) and the peer decrypts to the same packets', () => {
+        const a = side('a', ka);
+        const b = side('b', kb);
+        connect(a, b, cipher);
+        const pkts = [
+          icmp('203.0.113.1', '203.0.113.2', 10),
+          icmp('203.0.113.1', '203.0.113.2', 1200),
+          icmp('203.0.113.1', '203.0.113.2', 0),
+        ];
+        a.tun.inject(...pkts);
+        expect(a.udp.sent.length).toBe(3);
+        a.udp.sent.forEach((s, i) => {
+          expect(s.to).toEqual(ADDR_B);
+          expect(s.pkt[0]).toBe(0x11);
+          expect(s.pkt.readUInt32BE(4)).toBe(0xbbbb0002);
+          expect(s.pkt.readUInt32BE(12)).toBe(3 + i);
+          expect(s.pkt.length).toBe(pkts[i]!.length + 32);
+        });
+        for (const s of a.udp.sent) b.udp.deliver(s.pkt, ADDR_A);
+        expect(b.tun.written).toEqual(pkts);
+        expect(b.table.peekIn(3)).toBe(true);
+      });
+
+      it('drops replays (recv_error back), forged tags (silently) and hands unknown indexes to the control path', () => {
+        const a = side('a', ka);
+        const b = side('b', kb);
+        connect(a, b, cipher);
+        a.tun.inject(icmp('203.0.113.1', '203.0.113.2'));
+        const wire = a.udp.sent[0]!.pkt;
+        b.udp.deliver(wire, ADDR_A);
+        expect(b.tun.written.length).toBe(1);
+        // Replay: refused before decryption, answered with a recv_error for the same index.
+        b.udp.deliver(wire, ADDR_A);
+        expect(b.tun.written.length).toBe(1);
+        expect(b.udp.sent.map((s) => s.pkt.toString('hex'))).toEqual(['12000000bbbb00020000000000000000']);
+        // Forged: a fresh counter, bad tag: dropped, no recv_error.
+        const forged = Buffer.from(wire);
+        forged.writeUInt32BE(1000, 12);
+        b.udp.deliver(forged, ADDR_A);
+        expect(b.tun.written.length).toBe(1);
+        expect(b.udp.sent.length).toBe(1);
+        // Unknown index → control path decides; short datagrams vanish.
+        const unknown = Buffer.from(wire);
+        unknown.writeUInt32BE(0x12345678, 4);
+        b.udp.deliver(unknown, ADDR_A);
+        b.udp.deliver(Buffer.from([1]), ADDR_A);
+        expect(b.control.length).toBe(1);
+        expect(b.control[0]!.readUInt32BE(4)).toBe(0x12345678);
+      });
+    });
+  }
+}
+
+describe('routine inside-path decisions', () => {
+  it('drops unroutable destinations without asking for a tunnel (seed c); routes unsafe routes via their gateway', () => {
+    const a = side('a', 'node', {
+      unsafeRoutes: [{ addr: ip('192.0.2.0'), mask: ip('255.255.255.0'), via: ip('203.0.113.2') }],
+    });
+    a.tun.inject(icmp('203.0.113.1', '198.51.100.99'));
+    expect(a.need).toEqual([]);
+    expect(a.udp.sent).toEqual([]);
+    a.tun.inject(icmp('203.0.113.1', '192.0.2.7'));
+    expect(a.need).toEqual([ip('203.0.113.2')]);
+    a.tun.inject(icmp('203.0.113.1', '203.0.113.9'));
+    expect(a.need).toEqual([ip('203.0.113.2'), ip('203.0.113.9')]);
+  });
+
+  it('honours drop_local_broadcast, drop_multicast and never sends to itself', () => {
+    const a = side('a', 'node', { dropLocalBroadcast: true, dropMulticast: true });
+    a.tun.inject(
+      icmp('203.0.113.1', '203.0.113.255'),
+      icmp('203.0.113.1', '224.0.0.5'),
+      icmp('203.0.113.1', '203.0.113.1'),
+    );
+    expect(a.need).toEqual([]);
+    const b = side('b', 'node');
+    b.tun.inject(icmp('203.0.113.2', '203.0.113.255'));
+    expect(b.need).toEqual([ip('203.0.113.255')]);
+  });
+});
+
+describe('listen.send_recv_error', () => {
+  for (const [mode, from, expected] of [
+    ['never', ADDR_A, 0],
+    ['private', ADDR_A, 0],
+    ['private', [4, 4242, ip('10.1.2.3'), 0, 0, 0], 1],
+    ['always', ADDR_A, 1],
+  ] as const) {
+    it(`${mode}: a replay from ${from === ADDR_A ? 'a public address' : 'an RFC1918 address'} gets ${expected} recv_error`, () => {
+      const a = side('a', 'node');
+      const b = side('b', 'node', { sendRecvError: mode });
+      connect(a, b, 'aes');
+      a.tun.inject(icmp('203.0.113.1', '203.0.113.2'));
+      const wire = a.udp.sent[0]!.pkt;
+      b.udp.deliver(wire, [...from]);
+      b.udp.deliver(wire, [...from]);
+      expect(b.udp.sent.length).toBe(expected);
+    });
+  }
+});
+
+describe('send counter exhaustion', () => {
+  it('stops using a tunnel near the 32-bit counter limit and asks the control path to re-handshake', () => {
+    const exhausted: number[] = [];
+    const a = side('a', 'node');
+    const b = side('b', 'node');
+    connect(a, b, 'aes');
+    (a.routine as unknown as { sink: ControlSink }).sink.exhausted = (slot) => exhausted.push(slot);
+    a.table.setCounter(3, COUNTER_LIMIT - 2);
+    a.tun.inject(
+      icmp('203.0.113.1', '203.0.113.2'),
+      icmp('203.0.113.1', '203.0.113.2'),
+      icmp('203.0.113.1', '203.0.113.2'),
+    );
+    expect(a.udp.sent.length).toBe(1);
+    expect(a.udp.sent[0]!.pkt.readUInt32BE(12)).toBe(COUNTER_LIMIT - 1);
+    expect(exhausted).toEqual([3, 3]);
+  });
+});
