@@ -35,3 +35,4 @@ export {
   TS_NEBULA_JS,
   UNDERLAY_PREFIX,
 } from './testnet.js';
+export * from './probe/index.js';

@@ -26,6 +26,10 @@ export interface NodeConfig {
   readonly static_host_map: ReadonlyMap<string, readonly NodeHostPort[]>;
   readonly lighthouse: {
     readonly am_lighthouse: boolean;
+    /** Only honoured with am_lighthouse (lighthouse.md §10); optional for library callers. */
+    readonly serve_dns?: boolean;
+    /** `lighthouse.dns.host` "" (all) : `lighthouse.dns.port` 53. */
+    readonly dns?: { readonly host: string; readonly port: number };
     readonly interval: number;
     readonly hosts: readonly string[];
     readonly advertise_addrs: readonly NodeHostPort[];

@@ -6,7 +6,13 @@
  * thread when `routines: 1`, worker threads otherwise). Events are typed RxJS Subjects.
  */
 import { readFileSync } from 'node:fs';
-import type { LighthouseSender } from '@nebula-ts/lighthouse';
+import {
+  type DnsCertDetails,
+  DnsRecords,
+  dnsListenFromRaw,
+  LighthouseDnsServer,
+  type LighthouseSender,
+} from '@nebula-ts/lighthouse';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { Subject } from 'rxjs';
@@ -41,6 +47,7 @@ import {
   aeadSeal,
   CAPool,
   HEADER_LEN,
+  ipNetToString,
   loadX25519PrivateKey,
   MessageType,
   NebulaCertificate,
@@ -162,6 +169,9 @@ export class NebulaNode {
   private pkiState!: PkiState;
   private hm!: HandshakeManager;
   private lh!: LighthouseAdapter;
+  /** `lighthouse.serve_dns` (lighthouse.md §10): names of hosts with a tunnel to us, and the server. */
+  private dnsRecords: DnsRecords | null = null;
+  private dns: LighthouseDnsServer | null = null;
   private table!: TunnelTable;
   private links!: RoutineLinks;
   private fw!: FirewallBundle;
@@ -254,6 +264,7 @@ export class NebulaNode {
       if (this.cmTimer) clearInterval(this.cmTimer);
       if (this.punchyTimer) clearInterval(this.punchyTimer);
       this.lh?.stop();
+      await this.dns?.stop().catch(() => undefined);
       this.hm?.stop();
       await this.links?.stop().catch(() => undefined);
       this.udpClose?.();
@@ -336,6 +347,42 @@ export class NebulaNode {
       },
       'Nebula interface is active',
     );
+    // Last, as 1.6.1 does, so lighthouse.dns.host may be our own vpn IP.
+    if (cfg.lighthouse.serve_dns ?? rawBool(this.raw, 'serve_dns')) {
+      if (this.lh.amLighthouse) await this.startDns();
+      else this.log.warn('DNS server refusing to run because this host is not a lighthouse.');
+    }
+  }
+
+  /** `lighthouse.dns.host`:`lighthouse.dns.port` from the typed config, else the raw tree. */
+  private dnsListen(): { host: string; port: number } {
+    const d = this.config.lighthouse.dns;
+    if (d) return { host: d.host, port: d.port };
+    return dnsListenFromRaw(this.raw && typeof this.raw === 'object' ? (this.raw as RawConfig) : {});
+  }
+
+  private async startDns(): Promise<void> {
+    this.dnsRecords = new DnsRecords();
+    // Records for tunnels that are already up (none at startup; kept for symmetry with reload).
+    for (const h of this.main.byVpnIp.values())
+      if (h.ready && h.certName !== undefined) this.dnsRecords.add(h.certName, h.vpnIp);
+    this.dns = new LighthouseDnsServer({
+      records: this.dnsRecords,
+      vpnIp: this.vpnIp,
+      vpnMask: this.netMask,
+      certFor: (ip) => {
+        const c = this.main.byVpnIp.get(ip)?.peerCert;
+        return c ? dnsCertDetails(c) : undefined;
+      },
+      logger: this.log,
+    });
+    const { host, port } = this.dnsListen();
+    try {
+      await this.dns.start(host, port);
+    } catch (e) {
+      // 1.6.1 logs and keeps running without DNS.
+      this.log.error({ err: errMsg(e), dnsListener: `${host}:${port}` }, 'Failed to start server');
+    }
   }
 
   private async startInline(cfg: NodeConfig, settings: RoutineSettings): Promise<RoutineLinks> {
@@ -449,6 +496,7 @@ export class NebulaNode {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.lh.stop();
+    await this.dns?.stop();
     // Close every tunnel: CloseTunnel first so peers drop us at once (dataplane.md §13).
     for (const h of [...this.main.byVpnIp.values()]) {
       this.sendEncrypted(h, MessageType.CloseTunnel, 0, new Uint8Array(0));
@@ -846,6 +894,7 @@ export class NebulaNode {
     h.cm = 'idle';
     if (h.remote) this.lh.learn(h.vpnIp, h.remote);
     this.lh.clearBlocked(h.vpnIp);
+    if (this.dnsRecords && h.certName !== undefined) this.dnsRecords.add(h.certName, h.vpnIp);
     const queued = h.queue;
     h.queue = [];
     for (const p of queued) {
@@ -892,6 +941,9 @@ export class NebulaNode {
       this.releaseSlot(slot);
     }
     h.ready = false;
+    // Drop the DNS name unless another tunnel to the same host already took its place.
+    if (this.dnsRecords && h.certName !== undefined && !this.main.byVpnIp.has(h.vpnIp))
+      this.dnsRecords.remove(h.certName);
     const e: TunnelEvent =
       h.certName !== undefined
         ? { type: 'down', vpnIp: ipv4ToString(h.vpnIp), certName: h.certName, reason }
@@ -1094,6 +1146,15 @@ export class NebulaNode {
         })
         .catch((e: unknown) => this.log.error({ err: errMsg(e) }, 'Failed to reload lighthouse config'));
     }
+    if (this.dns) {
+      // Rebinds only when lighthouse.dns.host/port changed (1.6.1 reloadDns).
+      const { host, port } = this.dnsListen();
+      this.dns
+        .reload(host, port)
+        .catch((e: unknown) =>
+          this.log.error({ err: errMsg(e), dnsListener: `${host}:${port}` }, 'Failed to start server'),
+        );
+    }
     if (prev.listen.send_recv_error !== next.listen.send_recv_error) changed.push('listen.send_recv_error');
     if (
       prev.listen.read_buffer !== next.listen.read_buffer ||
@@ -1124,6 +1185,28 @@ export class NebulaNode {
   _stat(which: keyof typeof Stat): number {
     return this.table.stat(Stat[which]);
   }
+}
+
+/** `lighthouse.<key>` as a boolean from the raw YAML tree (library callers may omit it from NodeConfig). */
+function rawBool(raw: unknown, key: string): boolean {
+  const lh = raw && typeof raw === 'object' ? (raw as Record<string, unknown>).lighthouse : undefined;
+  return lh !== null && typeof lh === 'object' && (lh as Record<string, unknown>)[key] === true;
+}
+
+/** What the DNS TXT dump shows of a peer certificate. */
+function dnsCertDetails(c: NebulaCertificate): DnsCertDetails {
+  const d = c.details;
+  return {
+    name: d.name,
+    ips: d.ips.map(ipNetToString),
+    subnets: d.subnets.map(ipNetToString),
+    groups: d.groups,
+    notBefore: d.notBefore,
+    notAfter: d.notAfter,
+    publicKey: d.publicKey,
+    isCA: d.isCA,
+    issuer: d.issuer,
+  };
 }
 
 function bitsOf(mask: number): number {

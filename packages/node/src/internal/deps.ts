@@ -3,7 +3,14 @@
  * handshake payload, replay window, firewall tuple parser), plus the small control-path
  * single-shot AEAD helpers.
  */
-export { CAPool, CertError, loadX25519PrivateKey, NebulaCertificate, x25519PublicKey } from '@nebula-ts/cert';
+export {
+  CAPool,
+  CertError,
+  ipNetToString,
+  loadX25519PrivateKey,
+  NebulaCertificate,
+  x25519PublicKey,
+} from '@nebula-ts/cert';
 export {
   DROP_LOCAL_IP,
   DROP_NO_RULE,
