@@ -39,7 +39,12 @@ export function printTable(rows: readonly OpResult[]): void {
 }
 
 /** Packets per CPU-second over a loop that processes `perCall` packets per call. */
-export function rate(name: string, seconds: number, perCall: number, fn: () => number): { name: string; pps: number } {
+export function rate(
+  name: string,
+  seconds: number,
+  perCall: number,
+  fn: () => number,
+): { name: string; pps: number } {
   const cpu0 = process.cpuUsage();
   const end = Date.now() + seconds * 1000;
   let packets = 0;

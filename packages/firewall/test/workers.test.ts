@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conntrack, DROP_NO_RULE, DROP_NONE, newFirewallPacket } from '../src/index.js';
-import { ip, ME, net } from './helpers.js';
+import { ip, net } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgDir = join(here, '..');
