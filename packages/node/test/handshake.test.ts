@@ -72,19 +72,50 @@ describe('in-process handshakes (loopback, tun disabled)', () => {
     const child = ha.logger(a.log.logger);
     child.info('probe');
     expect(a.log.find('probe')).toMatchObject({ vpnIp: '203.0.113.2', certName: 'beta' });
+    // handshake.md §12: the four lines carry Go's fields (stage 1 sent: remoteIndex=0 as Go logs it).
     const sent = a.log.find('Handshake message sent')!;
     expect(sent).toMatchObject({
       vpnIp: '203.0.113.2',
       handshake: { stage: 1, style: 'ix_psk0' },
       udpAddrs: [`127.0.0.1:${pb}`],
+      initiatorIndex: ha.localIndex,
+      remoteIndex: 0,
     });
     const recv = b.log.find('Handshake message received')!;
     expect(recv).toMatchObject({
       vpnIp: '203.0.113.1',
+      udpAddr: `127.0.0.1:${pa}`,
       certName: 'alpha',
       handshake: { stage: 1, style: 'ix_psk0' },
+      initiatorIndex: ha.localIndex,
+      responderIndex: 0,
+      remoteIndex: 0,
     });
     expect(typeof recv.fingerprint).toBe('string');
+    expect(typeof recv.issuer).toBe('string');
+    expect(b.log.find('Handshake message sent')).toMatchObject({
+      vpnIp: '203.0.113.1',
+      udpAddr: `127.0.0.1:${pa}`,
+      certName: 'alpha',
+      handshake: { stage: 2, style: 'ix_psk0' },
+      initiatorIndex: ha.localIndex,
+      responderIndex: 0,
+      remoteIndex: 0,
+      sentCachedPackets: 0,
+    });
+    const done = a.log.find('Handshake message received')!;
+    expect(done).toMatchObject({
+      vpnIp: '203.0.113.2',
+      udpAddr: `127.0.0.1:${pb}`,
+      certName: 'beta',
+      handshake: { stage: 2, style: 'ix_psk0' },
+      initiatorIndex: ha.localIndex,
+      responderIndex: hb.localIndex,
+      remoteIndex: ha.localIndex,
+    });
+    expect(typeof done.durationNs).toBe('number');
+    expect(typeof done.sentCachedPackets).toBe('number');
+    expect(typeof done.fingerprint).toBe('string');
   });
 
   it('simultaneous initiation: the tunnel initiated by the higher vpnIp wins on both sides', async () => {

@@ -10,6 +10,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLines, PKG_ROOT, tsImpl } from './helpers.js';
 
 const TOOL = join(PKG_ROOT, 'test/fixtures/udp-tool.mjs');
+const DNS_TOOL = join(PKG_ROOT, 'test/fixtures/dns-query.mjs');
+const DNS_PORT = 5353;
+
+interface DnsReply {
+  rcode: number;
+  answers: Array<{ type: number; data: string | string[] }>;
+}
+
+/** A DNS query to our lighthouse's responder on 127.0.0.1, from inside lh (TXT needs a local client). */
+async function dns(net: Testnet, name: string, qtype = 1, port = DNS_PORT): Promise<DnsReply> {
+  const r = await net.exec(
+    'lh',
+    [process.execPath, DNS_TOOL, '127.0.0.1', String(port), name, String(qtype)],
+    { timeoutMs: 10_000 },
+  );
+  expect(r.code, `dns ${name}: ${r.stderr}`).toBe(0);
+  return JSON.parse(r.stdout) as DnsReply;
+}
 
 describe('TS ↔ TS through a TS lighthouse with tun disabled; a runs 2 routines', () => {
   let net: Testnet;
@@ -20,11 +38,18 @@ describe('TS ↔ TS through a TS lighthouse with tun disabled; a runs 2 routines
     await net.makePki({ tool: 'go' });
     const lh = net.baseConfig('lh', { logFormat: 'json' }) as Record<string, unknown> & {
       tun: Record<string, unknown>;
+      lighthouse: Record<string, unknown>;
     };
     lh.tun = { ...lh.tun, disabled: true };
+    lh.lighthouse = { ...lh.lighthouse, serve_dns: true, dns: { host: '127.0.0.1', port: DNS_PORT } };
     net.writeConfig('lh', lh);
     net.writeConfig('a', net.baseConfig('a', { logFormat: 'json', routines: 2 }));
-    net.writeConfig('b', net.baseConfig('b', { logFormat: 'json' }));
+    // serve_dns on a non-lighthouse is refused with a warning (1.6.1).
+    const b = net.baseConfig('b', { logFormat: 'json' }) as Record<string, unknown> & {
+      lighthouse: Record<string, unknown>;
+    };
+    b.lighthouse = { ...b.lighthouse, serve_dns: true, dns: { host: '127.0.0.1', port: DNS_PORT } };
+    net.writeConfig('b', b);
     await net.start('lh', { impl: tsImpl() });
     await net.start('b', { impl: tsImpl() });
     await net.start('a', { impl: tsImpl() });
@@ -39,6 +64,38 @@ describe('TS ↔ TS through a TS lighthouse with tun disabled; a runs 2 routines
     expect(ab.received).toBeGreaterThanOrEqual(2);
     const ba = await net.ping('b', 'a', { count: 3, timeoutMs: 10_000 });
     expect(ba.received).toBe(3);
+  });
+
+  it('serve_dns: our lighthouse answers A <certName>. and TXT <vpnIp>. for hosts with a tunnel', async () => {
+    const started = jsonLines(net.log('lh')).find((l) => l.msg === 'Starting DNS responder');
+    expect(started, net.log('lh').slice(0, 2000)).toMatchObject({ dnsListener: `127.0.0.1:${DNS_PORT}` });
+    const a = await dns(net, 'a.');
+    expect(a.rcode).toBe(0);
+    expect(a.answers).toEqual([{ type: 1, data: net.overlayIp('a') }]);
+    expect((await dns(net, 'B.')).answers).toEqual([{ type: 1, data: net.overlayIp('b') }]);
+    expect(await dns(net, 'nobody.')).toEqual({ rcode: 0, answers: [] });
+    const txt = await dns(net, `${net.overlayIp('a')}.`, 16);
+    expect(txt.answers.length).toBe(1);
+    const lines = txt.answers[0]!.data as string[];
+    expect(lines[0]).toBe('Name: a');
+    expect(lines[1]).toBe(`Ips: [${net.overlayIp('a')}/24]`);
+    expect(lines).toContain('IsCA false');
+  });
+
+  it('logs "Firewall started" once per node, workers included', () => {
+    for (const h of ['lh', 'a', 'b']) {
+      const n = jsonLines(net.log(h)).filter((l) => l.msg === 'Firewall started').length;
+      expect(n, h).toBe(1);
+    }
+  });
+
+  it('serve_dns on a host that is not a lighthouse: a warning, no listener', async () => {
+    const warned = jsonLines(net.log('b')).find(
+      (l) => l.msg === 'DNS server refusing to run because this host is not a lighthouse.',
+    );
+    expect(warned, net.log('b').slice(0, 2000)).toBeDefined();
+    const ss = await net.exec('b', ['ss', '-Hlun', `sport = :${DNS_PORT}`], { timeoutMs: 5000 });
+    expect(ss.stdout.trim()).toBe('');
   });
 
   it('our tun-less lighthouse answers pings (ICMP echo responder)', async () => {
@@ -156,6 +213,35 @@ describe('TS ↔ TS through a TS lighthouse with tun disabled; a runs 2 routines
     const stops = jsonLines(net.log('a').slice(before)).filter((l) => l.msg === 'Routine stopped');
     expect(stops.length).toBe(2);
     for (const s of stops) expect(s.txPackets as number).toBeGreaterThan(100);
+  });
+
+  it("serve_dns: a's name is gone once its tunnel to the lighthouse closed", async () => {
+    // a stopped above: its CloseTunnel tears the lighthouse's tunnel down.
+    let last: DnsReply | undefined;
+    for (let i = 0; i < 20; i++) {
+      last = await dns(net, 'a.');
+      if (last.answers.length === 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(last).toEqual({ rcode: 0, answers: [] });
+    expect((await dns(net, 'b.')).answers).toEqual([{ type: 1, data: net.overlayIp('b') }]);
+  });
+
+  it('SIGHUP with a new lighthouse.dns.port rebinds the responder, records kept', async () => {
+    const lh = net.baseConfig('lh', { logFormat: 'json' }) as Record<string, unknown> & {
+      tun: Record<string, unknown>;
+      lighthouse: Record<string, unknown>;
+    };
+    lh.tun = { ...lh.tun, disabled: true };
+    lh.lighthouse = { ...lh.lighthouse, serve_dns: true, dns: { host: '127.0.0.1', port: DNS_PORT + 1 } };
+    net.writeConfig('lh', lh);
+    const before = net.logOffset('lh');
+    await net.signal('lh', 'SIGHUP');
+    const line = await net.waitForLog('lh', /Starting DNS responder/, 5000, before);
+    expect(JSON.parse(line)).toMatchObject({ dnsListener: `127.0.0.1:${DNS_PORT + 1}` });
+    expect((await dns(net, 'b.', 1, DNS_PORT + 1)).answers).toEqual([{ type: 1, data: net.overlayIp('b') }]);
+    const ss = await net.exec('lh', ['ss', '-Hlun', `sport = :${DNS_PORT}`], { timeoutMs: 5000 });
+    expect(ss.stdout.trim()).toBe('');
   });
 });
 
