@@ -9,22 +9,14 @@ export type AeadErrorCode =
   /** OpenSSL refused an operation that cannot fail on valid input. */
   | 'ERR_AEAD_OPENSSL';
 
-export class NebulaError extends Error {
-  static override readonly name: string = 'NebulaError';
-  override readonly name: string = 'NebulaError';
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
-
-export class AeadError extends NebulaError {
+/** `code` is the stable part; match on it (the guard below), not on the class. */
+export class AeadError extends Error {
   static override readonly name = 'AeadError';
   override readonly name = 'AeadError';
-  declare readonly code: AeadErrorCode;
+  readonly code: AeadErrorCode;
   constructor(code: AeadErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
+    super(message, options);
+    this.code = code;
   }
 }
 

@@ -28,7 +28,7 @@ export function createBatchAead(kind?: BatchAeadKind): BatchAead {
   }
 }
 
-export { AeadError, type AeadErrorCode, isAeadError, NebulaError } from './errors.js';
+export { AeadError, type AeadErrorCode, isAeadError } from './errors.js';
 export { nativeAeadAvailable, nativeOpensslVersion } from './native.js';
 export {
   type BatchAead,

@@ -14,35 +14,30 @@ export type FirewallErrorCode =
   | 'ERR_CONNTRACK_BAD_BUFFER'
   | 'ERR_CONNTRACK_BAD_OPTION';
 
-export class NebulaError extends Error {
-  static override readonly name: string = 'NebulaError';
-  override readonly name: string = 'NebulaError';
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
 /** A bad `firewall` config value. `path` is e.g. `firewall.inbound[2].port`; `message` is Go's text. */
-export class FirewallConfigError extends NebulaError {
+export class FirewallConfigError extends Error {
   static override readonly name = 'FirewallConfigError';
   override readonly name = 'FirewallConfigError';
-  declare readonly code: FirewallErrorCode;
+  readonly code: FirewallErrorCode;
   readonly path: string;
   /** Why, without the path prefix (e.g. "port was not a number; `a`"). */
   readonly reason: string;
   constructor(code: FirewallErrorCode, path: string, message: string, reason: string) {
-    super(code, message);
+    super(message);
+    this.code = code;
     this.path = path;
     this.reason = reason;
   }
 }
 
-export class ConntrackError extends NebulaError {
+export class ConntrackError extends Error {
   static override readonly name = 'ConntrackError';
   override readonly name = 'ConntrackError';
-  declare readonly code: FirewallErrorCode;
+  readonly code: FirewallErrorCode;
+  constructor(code: FirewallErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
 export function isFirewallConfigError(e: unknown): e is FirewallConfigError {

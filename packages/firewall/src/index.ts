@@ -35,7 +35,6 @@ export {
   type FirewallErrorCode,
   isConntrackError,
   isFirewallConfigError,
-  NebulaError,
 } from './errors.js';
 export {
   DROP_LOCAL_IP,

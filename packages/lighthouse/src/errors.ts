@@ -13,25 +13,16 @@ export type LighthouseErrorCode =
   /** A caller-supplied argument has the wrong size or range. */
   | 'ERR_INVALID_ARGUMENT';
 
-/** Base of every error this package throws; `code` is the stable part. */
-export class NebulaError extends Error {
-  static override readonly name: string = 'NebulaError';
-  override readonly name: string = 'NebulaError';
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
-
-export class LighthouseError extends NebulaError {
+/** `code` is the stable part; match on it (the guard below), not on the class. */
+export class LighthouseError extends Error {
   static override readonly name = 'LighthouseError';
   override readonly name = 'LighthouseError';
-  declare readonly code: LighthouseErrorCode;
+  readonly code: LighthouseErrorCode;
   /** Config path the error is about (`lighthouse.remote_allow_list`, `static_host_map`...), if any. */
   readonly path: string | undefined;
   constructor(code: LighthouseErrorCode, message: string, options?: { cause?: unknown; path?: string }) {
-    super(code, message, options);
+    super(message, options);
+    this.code = code;
     this.path = options?.path;
   }
 }

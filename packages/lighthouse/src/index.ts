@@ -44,7 +44,7 @@ export {
   LighthouseDnsServer,
   parseDnsQuery,
 } from './dns.js';
-export { isLighthouseError, LighthouseError, type LighthouseErrorCode, NebulaError } from './errors.js';
+export { isLighthouseError, LighthouseError, type LighthouseErrorCode } from './errors.js';
 export {
   LightHouse,
   LightHouseHandler,

@@ -19,23 +19,14 @@ export type ProtocolErrorCode =
   /** A caller-supplied argument has the wrong size or range. */
   | 'ERR_INVALID_ARGUMENT';
 
-/** Base of every error this package throws; `code` is the stable part. */
-export class NebulaError extends Error {
-  static override readonly name: string = 'NebulaError';
-  override readonly name: string = 'NebulaError';
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
-
-export class ProtocolError extends NebulaError {
+/** `code` is the stable part; match on it (the guard below), not on the class. */
+export class ProtocolError extends Error {
   static override readonly name = 'ProtocolError';
   override readonly name = 'ProtocolError';
-  declare readonly code: ProtocolErrorCode;
+  readonly code: ProtocolErrorCode;
   constructor(code: ProtocolErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
+    super(message, options);
+    this.code = code;
   }
 }
 

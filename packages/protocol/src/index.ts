@@ -23,7 +23,7 @@ export {
   X25519_KEY_LEN,
   type X25519KeyPair,
 } from './crypto-provider.js';
-export { isProtocolError, NebulaError, ProtocolError, type ProtocolErrorCode } from './errors.js';
+export { isProtocolError, ProtocolError, type ProtocolErrorCode } from './errors.js';
 export {
   decodeHandshake,
   encodeHandshake,
