@@ -6,6 +6,7 @@
  * thread when `routines: 1`, worker threads otherwise). Events are typed RxJS Subjects.
  */
 import { readFileSync } from 'node:fs';
+import { createBatchAead } from '@nebula-ts/aead';
 import {
   type DnsCertDetails,
   DnsRecords,
@@ -41,7 +42,6 @@ import { createFirewallBundle, type FirewallBundle } from './firewall-adapter.js
 import { errMsg, HandshakeManager } from './handshake-manager.js';
 import type { HostInfo } from './hostinfo.js';
 import { HostMap } from './hostmap.js';
-import { NodeCryptoBatchAead } from './internal/aead-fallback.js';
 import {
   aeadOpen,
   aeadSeal,
@@ -1227,21 +1227,16 @@ function isPrivate(a: UdpAddr): boolean {
   return a.w[0] >>> 25 === 0x7e;
 }
 
-/** The data-path AEAD: native batch addon when available and asked for, else node:crypto. */
+/** The data-path AEAD: the native batch addon when asked for and loadable, else node:crypto. */
 export async function createAead(kind: 'native' | 'node', log: Logger): Promise<BatchAead> {
-  try {
-    const mod = (await import('@nebula-ts/aead')) as {
-      createBatchAead?: (k?: string) => BatchAead & { kind?: string };
-    };
-    if (typeof mod.createBatchAead === 'function') {
-      const a = mod.createBatchAead(kind);
-      log.debug({ aead: a.kind ?? kind }, 'data path AEAD');
-      return a;
+  if (kind === 'native') {
+    try {
+      return createBatchAead('native');
+    } catch (e) {
+      log.warn({ err: errMsg(e) }, 'native AEAD unavailable, using node:crypto');
     }
-  } catch (e) {
-    log.warn({ err: errMsg(e) }, 'native AEAD unavailable, using node:crypto');
   }
-  return new NodeCryptoBatchAead();
+  return createBatchAead('node');
 }
 
 /** Opens and programs the tun device (dataplane.md §7). */
