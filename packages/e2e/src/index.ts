@@ -17,6 +17,7 @@
  */
 export { E2eError, type E2eErrorCode, isE2eError } from './errors.js';
 export type { RunResult } from './internal/run.js';
+export * from './probe/index.js';
 export { requireBinary, requireGoNebula, requireRoot } from './require.js';
 export {
   type BaseConfigOptions,
@@ -35,4 +36,3 @@ export {
   TS_NEBULA_JS,
   UNDERLAY_PREFIX,
 } from './testnet.js';
-export * from './probe/index.js';

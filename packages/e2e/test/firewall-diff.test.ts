@@ -1,0 +1,202 @@
+/**
+ * Firewall differential (issue #10): the same inbound rules on a Go 1.6.1 node (g) and on ours (t);
+ * the same flows (ICMP echo, TCP connect, UDP echo) from Go peers with different names/groups; the
+ * same pass/drop decisions, observed by whether the flow gets through the overlay.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireGoNebula, requireRoot, Testnet } from '../src/index.js';
+
+const TARGETS = ['g', 't'] as const; // g: Go, t: ours
+const PEERS = ['x', 'y', 'n'] as const;
+const GROUPS: Record<string, string[]> = { x: ['x'], y: ['y', 'z'], n: [] };
+const TCP_PORTS = [80, 443, 8080];
+const UDP_PORTS = [53, 5353];
+const CA_NAME = 'fwdiff-ca';
+
+const SERVER = `import net from 'node:net'; import dgram from 'node:dgram';
+const [tcp, udp] = [process.argv[2].split(',').map(Number), process.argv[3].split(',').map(Number)];
+for (const p of tcp) net.createServer((s) => { s.on('error', () => {}); s.end('hi'); }).listen(p, '0.0.0.0');
+for (const p of udp) { const s = dgram.createSocket('udp4'); s.on('message', (m, r) => s.send(m, r.port, r.address)); s.bind(p, '0.0.0.0'); }
+console.log('ready');
+`;
+
+// argv[2]: JSON [{id, kind: 'icmp'|'tcp'|'udp', host, port}] -> prints JSON {id: 'pass'|'drop'}
+const CLIENT = `import net from 'node:net'; import dgram from 'node:dgram'; import { execFile } from 'node:child_process';
+const flows = JSON.parse(process.argv[2]); const T = Number(process.argv[3] ?? 2500); const out = {};
+const tcp = (h, p) => new Promise((res) => { const s = net.connect({ host: h, port: p }); const t = setTimeout(() => { s.destroy(); res('drop'); }, T);
+  s.on('connect', () => { clearTimeout(t); s.destroy(); res('pass'); }); s.on('error', (e) => { clearTimeout(t); res(e.code === 'ECONNREFUSED' ? 'pass' : 'drop'); }); });
+const udp = (h, p) => new Promise((res) => { const s = dgram.createSocket('udp4'); let done = false;
+  const fin = (r) => { if (!done) { done = true; clearInterval(i); clearTimeout(t); s.close(); res(r); } };
+  s.on('message', () => fin('pass')); s.on('error', () => fin('drop'));
+  const send = () => s.send('fwdiff', p, h); const i = setInterval(send, 500); send(); const t = setTimeout(() => fin('drop'), T); });
+const icmp = (h) => new Promise((res) => execFile('ping', ['-n', '-c', '3', '-i', '0.5', '-W', String(Math.ceil(T / 1000)), '-w', String(Math.ceil(T / 1000) + 1), h], (e, so) => res(/ 0 received/.test(so) || !/time=/.test(so) ? 'drop' : 'pass')));
+await Promise.all(flows.map(async (f) => { out[f.id] = f.kind === 'tcp' ? await tcp(f.host, f.port) : f.kind === 'udp' ? await udp(f.host, f.port) : await icmp(f.host); }));
+console.log(JSON.stringify(out));
+`;
+
+interface RuleSet {
+  readonly name: string;
+  readonly inbound: (net: Testnet) => Record<string, unknown>[];
+}
+
+const RULE_SETS: readonly RuleSet[] = [
+  {
+    name: 'icmp any, tcp/80 group x, udp/53 groups [y z]',
+    inbound: () => [
+      { port: 'any', proto: 'icmp', host: 'any' },
+      { port: 80, proto: 'tcp', group: 'x' },
+      { port: 53, proto: 'udp', groups: ['y', 'z'] },
+    ],
+  },
+  {
+    name: 'tcp 8000-8100 host n, udp any group y, icmp groups [x y]',
+    inbound: () => [
+      { port: '8000-8100', proto: 'tcp', host: 'n' },
+      { port: 'any', proto: 'udp', group: 'y' },
+      { port: 'any', proto: 'icmp', groups: ['x', 'y'] },
+    ],
+  },
+  {
+    name: 'any from cidr of x, udp/5353 any host',
+    inbound: (net) => [
+      { port: 'any', proto: 'any', cidr: `${net.overlayIp('x')}/32` },
+      { port: 5353, proto: 'udp', host: 'any' },
+    ],
+  },
+  {
+    name: 'tcp/443 ca_name, udp/53 ca_sha of another CA',
+    inbound: () => [
+      { port: 443, proto: 'tcp', ca_name: CA_NAME },
+      { port: 53, proto: 'udp', ca_sha: '00'.repeat(32) },
+    ],
+  },
+  {
+    name: 'tcp any group z, icmp host y, nothing else',
+    inbound: () => [
+      { port: 'any', proto: 'tcp', group: 'z' },
+      { port: 'any', proto: 'icmp', host: 'y' },
+    ],
+  },
+  { name: 'empty inbound (drop all)', inbound: () => [] },
+];
+
+describe('firewall differential: Go 1.6.1 vs ours, same rules, same flows', () => {
+  let net: Testnet;
+  const servers: ChildProcess[] = [];
+  const results: string[] = [];
+
+  beforeAll(async () => {
+    requireRoot();
+    requireGoNebula();
+    net = await Testnet.create({ prefix: 'fwd', hosts: ['lh', ...TARGETS, ...PEERS] });
+    await net.makePki({ tool: 'go', caName: CA_NAME, groups: GROUPS });
+    writeFileSync(join(net.dir, 'fw-server.mjs'), SERVER);
+    writeFileSync(join(net.dir, 'fw-client.mjs'), CLIENT);
+    for (const h of net.hosts) net.writeConfig(h, net.baseConfig(h));
+    await net.start('lh', { impl: 'go' });
+    for (const p of PEERS) await net.start(p, { impl: 'go' });
+    for (const t of TARGETS) {
+      const s = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          net.ns(t),
+          'timeout',
+          '-k',
+          '2',
+          '900',
+          process.execPath,
+          join(net.dir, 'fw-server.mjs'),
+          TCP_PORTS.join(','),
+          UDP_PORTS.join(','),
+        ],
+        { stdio: 'ignore' },
+      );
+      servers.push(s);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const s of servers) if (s.pid !== undefined && s.exitCode === null) s.kill('SIGTERM');
+    if (results.length) console.log(`[firewall-diff]\n${results.join('\n')}`);
+    await net?.destroy();
+  });
+
+  for (const rs of RULE_SETS) {
+    it(`rule set: ${rs.name}`, async () => {
+      for (const t of TARGETS) {
+        await net.stop(t);
+        const c = net.baseConfig(t) as { firewall: Record<string, unknown> };
+        c.firewall.inbound = rs.inbound(net);
+        net.writeConfig(t, c);
+        await net.start(t, { impl: t === 'g' ? 'go' : 'ts' });
+      }
+      // warm the tunnels (the handshake happens whatever the inbound rules say)
+      await Promise.all(
+        PEERS.flatMap((p) =>
+          TARGETS.map((t) =>
+            net.exec(p, ['ping', '-n', '-c', '2', '-i', '0.3', '-W', '1', net.overlayIp(t)], {
+              timeoutMs: 8000,
+            }),
+          ),
+        ),
+      );
+      const decisions: Record<string, Record<string, string>> = {};
+      await Promise.all(
+        PEERS.map(async (p) => {
+          const flows = TARGETS.flatMap((t) => [
+            { id: `${t}|icmp`, kind: 'icmp', host: net.overlayIp(t), port: 0 },
+            ...TCP_PORTS.map((port) => ({
+              id: `${t}|tcp/${port}`,
+              kind: 'tcp',
+              host: net.overlayIp(t),
+              port,
+            })),
+            ...UDP_PORTS.map((port) => ({
+              id: `${t}|udp/${port}`,
+              kind: 'udp',
+              host: net.overlayIp(t),
+              port,
+            })),
+          ]);
+          const r = await net.exec(
+            p,
+            [process.execPath, join(net.dir, 'fw-client.mjs'), JSON.stringify(flows), '2500'],
+            { timeoutMs: 30_000 },
+          );
+          decisions[p] = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, string>;
+        }),
+      );
+      const rows: string[] = [];
+      const mismatches: string[] = [];
+      let passes = 0;
+      let drops = 0;
+      for (const p of PEERS) {
+        const d = decisions[p] ?? {};
+        for (const flow of [
+          'icmp',
+          ...TCP_PORTS.map((x) => `tcp/${x}`),
+          ...UDP_PORTS.map((x) => `udp/${x}`),
+        ]) {
+          const go = d[`g|${flow}`];
+          const ts = d[`t|${flow}`];
+          if (go === 'pass') passes++;
+          else drops++;
+          rows.push(
+            `  ${p}(${GROUPS[p]?.join(',') || '-'}) ${flow}: go=${go} ts=${ts}${go === ts ? '' : '  <-- MISMATCH'}`,
+          );
+          if (go !== ts) mismatches.push(`${p} ${flow}: go=${go} ts=${ts}`);
+        }
+      }
+      results.push(`${rs.name}\n${rows.join('\n')}`);
+      expect(mismatches, `${rs.name}\n${rows.join('\n')}`).toEqual([]);
+      if (rs.inbound(net).length > 0)
+        expect(passes, 'rule set lets something through on Go').toBeGreaterThan(0);
+      expect(drops + passes).toBe(PEERS.length * 6);
+    }, 120_000);
+  }
+});
