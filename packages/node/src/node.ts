@@ -291,7 +291,13 @@ export class NebulaNode {
     if (routines > 1) this.log.info({ routines }, 'Using multiple routines');
     this.table = new TunnelTable(allocateTunnelTable(this.opts.tunnelCapacity ?? 4096, routines));
     for (let s = this.table.capacity - 1; s >= 0; s--) this.freeSlots.push(s);
-    this.fw = await createFirewallBundle(cfg, this.pkiState.cert, routines, this.log);
+    // ca_name rules match on the Name of the CA that signed the peer: a fingerprint → name table.
+    const caNames: Record<string, string> = {};
+    for (const fp of this.pkiState.caPool.fingerprints()) {
+      const ca = this.pkiState.caPool.caForIssuer(fp);
+      if (ca !== undefined) caNames[fp] = ca.details.name;
+    }
+    this.fw = await createFirewallBundle(cfg, this.pkiState.cert, routines, this.log, caNames);
 
     this.hm = new HandshakeManager(this.handshakeHost(), {
       tryInterval: cfg.handshakes.try_interval,
