@@ -864,12 +864,6 @@ export class NebulaNode {
 
   // ---- tunnel lifecycle ----
 
-  private allocSlot(): number {
-    const s = this.freeSlots.pop();
-    if (s === undefined) throw new NodeError('ERR_NODE_STATE', 'tunnel table is full');
-    return s;
-  }
-
   private releaseSlot(slot: number): void {
     // Quarantine: a routine may still hold the slot for a batch in flight.
     const t = setTimeout(() => {
@@ -882,9 +876,16 @@ export class NebulaNode {
 
   /** Handshake done (either role): install keys everywhere, take the main-map slot, flush. */
   complete(h: HostInfo, role: 'initiator' | 'responder', replaced: HostInfo | undefined): void {
+    // Take the slot first: with every slot in use or in quarantine (a flood of valid handshakes
+    // replacing each other faster than SLOT_QUARANTINE_MS), drop this one and leave the maps as
+    // they were instead of throwing out of the receive path half-way through.
+    const slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      h.logger(this.log).error({ role }, 'Tunnel table is full, dropping completed handshake');
+      return;
+    }
     if (replaced && replaced !== h) this.removeTunnel(replaced, 'replaced', false);
     this.main.add(h);
-    const slot = this.allocSlot();
     h.slot = slot;
     this.slotHosts[slot] = h;
     const t = this.table;

@@ -29,6 +29,16 @@ export const PAYLOAD_CAPACITY = SLOT_SIZE - 2 * HEADER_LEN;
 const MAX_ROUNDS = 8;
 /** Packets per batch handed to the control path for want of a tunnel. */
 const MAX_NEEDS_PER_BATCH = 16;
+/**
+ * Period of the receive watchdog. An exception that escapes a native poll callback (also one
+ * thrown by a nextTick / microtask drained at the end of it) is left pending in the addon's
+ * N-API env, and libuv readiness callbacks are then silently dropped: the socket goes deaf
+ * with the process alive. The next JS → addon call rethrows and clears it, so a periodic drain
+ * attempt both recovers from that and picks up anything a lost callback left behind.
+ */
+const WATCHDOG_MS = 1000;
+/** Least interval between two logs of caught handler errors. */
+const FAULT_LOG_MS = 1000;
 
 export type SendRecvErrorMode = 'always' | 'never' | 'private';
 
@@ -143,6 +153,11 @@ export class Routine {
   private running = false;
   private inScheduled = false;
   private outScheduled = false;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
+  /** Exceptions caught in the readable handlers (also summed in Stat.HandlerErrors). */
+  handlerErrors = 0;
+  private lastFaultLog = 0;
+  private faultsSinceLog = 0;
 
   constructor(deps: RoutineDeps) {
     this.index = deps.settings.index;
@@ -185,13 +200,62 @@ export class Routine {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.tun.onReadable(() => this.onTunReadable());
-    this.udp.onReadable(() => this.onUdpReadable());
+    // Nothing may escape a readiness callback (see WATCHDOG_MS): each one is fenced.
+    this.tun.onReadable(() => this.guard(this.onTunReadable, 'tun'));
+    this.udp.onReadable(() => this.guard(this.onUdpReadable, 'udp'));
+    this.watchdog = setInterval(() => {
+      this.guard(this.onUdpReadable, 'udp');
+      this.guard(this.onTunReadable, 'tun');
+    }, WATCHDOG_MS);
+    this.watchdog.unref?.();
   }
 
   stop(): void {
     this.running = false;
+    if (this.watchdog !== null) clearInterval(this.watchdog);
+    this.watchdog = null;
     this.tun.pause?.();
+  }
+
+  private guard(fn: () => void, where: string): void {
+    try {
+      fn.call(this);
+    } catch (e) {
+      this.fault(where, e);
+    }
+  }
+
+  /** Counts an exception caught in the data path; logs at most once per FAULT_LOG_MS. */
+  private fault(where: string, e: unknown): void {
+    this.handlerErrors++;
+    const st = this.stats;
+    const k = this.statBase + Stat.HandlerErrors;
+    st[k] = (st[k]! + 1) | 0;
+    this.faultsSinceLog++;
+    const now = Date.now();
+    if (now - this.lastFaultLog < FAULT_LOG_MS) return;
+    this.lastFaultLog = now;
+    const count = this.faultsSinceLog;
+    this.faultsSinceLog = 0;
+    try {
+      // Always a bug somewhere downstream, so visible at warn; rate-limited so a flood of bad
+      // packets cannot turn it into a log flood.
+      this.log.warn(
+        { where, count, err: e instanceof Error ? (e.stack ?? e.message) : String(e) },
+        'Error while handling packets, continuing',
+      );
+    } catch {
+      // a failing logger must not stop the loop either
+    }
+  }
+
+  /** Hands packet i of the outside slots to the control path; one bad packet never ends the batch. */
+  private toControl(buf: Uint8Array, off: number, len: number, addrs: Uint32Array, i: number): void {
+    try {
+      this.sink.controlPacket(this.index, buf, off, len, addrs, i);
+    } catch (e) {
+      this.fault('control', e);
+    }
   }
 
   updateSettings(s: RoutineSettings): void {
@@ -245,7 +309,11 @@ export class Routine {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const n = this.tun.read(this.inBuf, this.inOffsets, this.inLengths, max, PAYLOAD_CAPACITY);
       if (n <= 0) return;
-      this.inside(n);
+      try {
+        this.inside(n);
+      } catch (e) {
+        this.fault('inside', e);
+      }
       if (n < max) return;
     }
     // Still readable: continue after timers and I/O callbacks had their turn.
@@ -253,7 +321,7 @@ export class Routine {
       this.inScheduled = true;
       setImmediate(() => {
         this.inScheduled = false;
-        this.onTunReadable();
+        this.guard(this.onTunReadable, 'tun');
       });
     }
   }
@@ -381,14 +449,18 @@ export class Routine {
         SLOT_SIZE,
       );
       if (n <= 0) return;
-      this.outside(n);
+      try {
+        this.outside(n);
+      } catch (e) {
+        this.fault('outside', e);
+      }
       if (n < max) return;
     }
     if (!this.outScheduled) {
       this.outScheduled = true;
       setImmediate(() => {
         this.outScheduled = false;
-        this.onUdpReadable();
+        this.guard(this.onUdpReadable, 'udp');
       });
     }
   }
@@ -415,7 +487,7 @@ export class Routine {
       if (addrs[i * ADDR_WORDS] === 4 && (addrs[i * ADDR_WORDS + 2]! & s.netMask) >>> 0 === s.netAddr)
         continue;
       if (type !== MessageType.Message || buf[off + 1] !== 0) {
-        this.sink.controlPacket(this.index, buf, off, len, addrs, i);
+        this.toControl(buf, off, len, addrs, i);
         continue;
       }
       const index = readU32(buf, off + 4);
@@ -423,7 +495,7 @@ export class Routine {
       const counter = readU32(buf, off + 8) * 0x100000000 + readU32(buf, off + 12);
       if (found === undefined || !table.isReady(found)) {
         // The control path decides: a tunnel announced a moment ago, or a recv_error.
-        this.sink.controlPacket(this.index, buf, off, len, addrs, i);
+        this.toControl(buf, off, len, addrs, i);
         continue;
       }
       if (!table.windows[found]!.check(counter)) {
@@ -504,7 +576,13 @@ export class Routine {
     if (mode === 'never') return false;
     if (mode === 'private' && !isPrivateWords(addrs, i)) return false;
     writeHeader(this.scratch, 0, MessageType.RecvError, 0, index, 0);
-    this.udp.sendTo(this.scratch, 0, HEADER_LEN, addrs, i);
+    try {
+      this.udp.sendTo(this.scratch, 0, HEADER_LEN, addrs, i);
+    } catch (e) {
+      // A failed send (full buffer, unreachable) must not cost the rest of the batch.
+      this.fault('recv_error', e);
+      return false;
+    }
     return true;
   }
 

@@ -57,6 +57,8 @@ export const Stat = {
   TxPackets: 13,
   RxMessage: 14,
   TxMessage: 15,
+  /** Exceptions caught in the data path's readable handlers (see Routine.fault). */
+  HandlerErrors: 16,
 } as const;
 export const STAT_WORDS = 32;
 

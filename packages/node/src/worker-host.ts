@@ -98,6 +98,17 @@ export const WorkerRoutines = {
           resolveStopped = r;
         });
         w.on('message', (m: FromWorker) => {
+          // One bad packet from a worker must not escape into the event loop.
+          try {
+            handle(m);
+          } catch (e) {
+            log.debug(
+              { routine: index, err: e instanceof Error ? e.message : String(e) },
+              'Error while handling routine message',
+            );
+          }
+        });
+        const handle = (m: FromWorker): void => {
           switch (m.op) {
             case 'ready':
               clearTimeout(timer);
@@ -125,7 +136,7 @@ export const WorkerRoutines = {
               reject(new NodeError('ERR_NODE_WORKER', `routine ${index}: ${m.message}`));
               break;
           }
-        });
+        };
         w.on('error', (e) => {
           clearTimeout(timer);
           log.error({ routine: index, err: e.message }, 'Routine worker crashed');
