@@ -11,7 +11,6 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
   type KeyObject,
   randomBytes as nodeRandomBytes,
 } from 'node:crypto';
@@ -87,6 +86,10 @@ function isZero(b: Uint8Array): boolean {
 }
 
 // OpenSSL ignores `x` when importing a private key, so a placeholder saves computing it.
+/** The X25519 base point u = 9: X25519(priv, 9) is the public key. */
+const X25519_BASEPOINT = new Uint8Array(32);
+X25519_BASEPOINT[0] = 9;
+
 const JWK_ZERO_X = Buffer.alloc(32).toString('base64url');
 
 function nodePrivateKey(priv: Uint8Array): KeyObject {
@@ -134,20 +137,18 @@ export const nodeCryptoProvider: CryptoProvider = {
     return toU8(out);
   },
   x25519PublicKey(privateKey) {
-    const jwk = createPublicKey(nodePrivateKey(privateKey)).export({ format: 'jwk' });
-    return toU8(Buffer.from(jwk.x as string, 'base64url'));
+    return this.x25519(privateKey, X25519_BASEPOINT);
   },
   x25519KeyPair(privateKey) {
     if (privateKey) {
       const priv = copyBytes(privateKey);
       return { privateKey: priv, publicKey: this.x25519PublicKey(priv) };
     }
-    // One OpenSSL keygen exported as JWK gives both halves without a second import.
-    const jwk = generateKeyPairSync('x25519').privateKey.export({ format: 'jwk' });
-    return {
-      privateKey: toU8(Buffer.from(jwk.d as string, 'base64url')),
-      publicKey: toU8(Buffer.from(jwk.x as string, 'base64url')),
-    };
+    // Random scalar + X25519(priv, 9), not generateKeyPairSync: on Node 20 a GC that destroys a
+    // finished KeyGenJob during a JWK export can deadlock the thread (futex wait, no timeout); a
+    // handshake flood (one ephemeral key per stage 1) hit it. X25519 clamps the scalar itself.
+    const priv = toU8(nodeRandomBytes(32));
+    return { privateKey: priv, publicKey: this.x25519PublicKey(priv) };
   },
   sha256(...parts) {
     const h = createHash('sha256');
