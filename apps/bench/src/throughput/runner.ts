@@ -247,19 +247,20 @@ export class Matrix {
       streams,
       dir,
     });
+    // A run that did not happen (set-up failed or skipped) is still recorded, with why.
+    const failedRun = (streams: number, dir: (typeof this.o.directions)[number], error: string) => ({
+      ...iperfBase(streams, dir),
+      ok: false as const,
+      mbps: null,
+      retransmits: null,
+      a: null,
+      b: null,
+      machine: null,
+      error,
+    });
     const failAll = (error: string) => {
       for (const streams of this.o.streams)
-        for (const dir of this.o.directions)
-          this.results.iperf.push({
-            ...iperfBase(streams, dir),
-            ok: false,
-            mbps: null,
-            retransmits: null,
-            a: null,
-            b: null,
-            machine: null,
-            error,
-          });
+        for (const dir of this.o.directions) this.results.iperf.push(failedRun(streams, dir, error));
     };
 
     let tunnelUpMs: number | null = null;
@@ -327,16 +328,7 @@ export class Matrix {
       for (const dir of this.o.directions) {
         if (this.aborted()) break;
         if (condError !== undefined) {
-          this.results.iperf.push({
-            ...iperfBase(streams, dir),
-            ok: false,
-            mbps: null,
-            retransmits: null,
-            a: null,
-            b: null,
-            machine: null,
-            error: `skipped: ${condError}`,
-          });
+          this.results.iperf.push(failedRun(streams, dir, `skipped: ${condError}`));
           continue;
         }
         const bgBusyPct = await this.quietGate();
