@@ -11,10 +11,11 @@ import { go, listing, ours, scratch } from './fixtures/cert/harness.js';
 const s = scratch('nebula-cert-parity-');
 let seeded = '';
 
-beforeAll(() => {
+beforeAll(async () => {
   requireGoNebula();
   // One Go-made CA (restricted) and host key material every case starts from.
   seeded = s.dir();
+  const madeAt = Math.floor(Date.now() / 1000);
   const ok = [
     go(
       ['ca', '-name', 'Parity CA', '-groups', 'a,b', '-ips', '10.1.0.0/16', '-subnets', '192.168.0.0/16'],
@@ -27,6 +28,9 @@ beforeAll(() => {
     go(['sign', '-name', 'old-host', '-ip', '10.1.0.2/16', '-duration', '1s'], seeded),
   ];
   for (const r of ok) expect(r).toMatchObject({ code: 0, stderr: '' });
+  // The 1 s "old" CA and host must already be expired for every case, or ours and Go's runs can
+  // straddle the expiry second. NotAfter is whole seconds, so wait until 3 s after creation (bounded).
+  while (Math.floor(Date.now() / 1000) < madeAt + 3) await new Promise((r) => setTimeout(r, 100));
   const pem = (banner: string, b64: string) => `-----BEGIN ${banner}-----\n${b64}\n-----END ${banner}-----\n`;
   const files: Record<string, string> = {
     'garbage.crt': 'this is not a certificate\n',
