@@ -153,6 +153,8 @@ export class Routine {
   private running = false;
   private inScheduled = false;
   private outScheduled = false;
+  /** Set by outside() when it wrote to tun during the current udp readiness callback. */
+  private wroteTun = false;
   private watchdog: ReturnType<typeof setInterval> | null = null;
   /** Exceptions caught in the readable handlers (also summed in Stat.HandlerErrors). */
   handlerErrors = 0;
@@ -439,6 +441,15 @@ export class Routine {
   private onUdpReadable(): void {
     if (!this.running) return;
     const max = this.outOffsets.length;
+    this.wroteTun = false;
+    this.drainUdp(max);
+    // What we just wrote to tun is often answered at once, inside the write syscall (an ICMP echo
+    // reply, a TCP ACK): read it now rather than after another trip through the event loop. If
+    // nothing is there it costs one EAGAIN read; the tun poller still covers everything else.
+    if (this.wroteTun) this.onTunReadable();
+  }
+
+  private drainUdp(max: number): void {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const n = this.udp.recvBatch(
         this.outBuf,
@@ -555,7 +566,10 @@ export class Routine {
         this.tunLengths[w] = plen;
         w++;
       }
-      if (w > 0) this.tun.write(buf, this.tunOffsets, this.tunLengths, w);
+      if (w > 0) {
+        this.tun.write(buf, this.tunOffsets, this.tunLengths, w);
+        this.wroteTun = true;
+      }
     }
     const st = this.stats;
     const b = this.statBase;

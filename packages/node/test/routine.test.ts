@@ -244,6 +244,38 @@ for (const cipher of ['aes', 'chachapoly'] as const) {
   }
 }
 
+describe('routine udp → tun → udp in one readiness callback', () => {
+  it('reads what the kernel answered inside the tun write (echo reply) and sends it without another tun readiness', () => {
+    const a = side('a', 'native');
+    const b = side('b', 'native');
+    connect(a, b, 'aes');
+    let tunReads = 0;
+    const read = b.tun.read.bind(b.tun);
+    b.tun.read = (...args: Parameters<FakeTun['read']>) => {
+      tunReads++;
+      return read(...args);
+    };
+    // Like the kernel: the echo reply is queued on tun during the write, and no readiness
+    // callback is delivered for it (FakeTun.cb is never called here).
+    const write = b.tun.write.bind(b.tun);
+    b.tun.write = (...args: Parameters<FakeTun['write']>) => {
+      const n = write(...args);
+      b.tun.toRead.push(icmp('203.0.113.2', '203.0.113.1', 20));
+      return n;
+    };
+    a.tun.inject(icmp('203.0.113.1', '203.0.113.2', 20));
+    b.udp.deliver(a.udp.sent[0]!.pkt, ADDR_A);
+    expect(b.tun.written.length).toBe(1);
+    expect(b.udp.sent.length).toBe(1);
+    a.udp.deliver(b.udp.sent[0]!.pkt, ADDR_B);
+    expect(a.tun.written).toEqual([icmp('203.0.113.2', '203.0.113.1', 20)]);
+    const before = tunReads;
+    // A replay writes nothing to tun, so tun is not read on its account.
+    b.udp.deliver(a.udp.sent[0]!.pkt, ADDR_A);
+    expect(tunReads).toBe(before);
+  });
+});
+
 describe('routine inside-path decisions', () => {
   it('drops unroutable destinations without asking for a tunnel (seed c); routes unsafe routes via their gateway', () => {
     const a = side('a', 'node', {

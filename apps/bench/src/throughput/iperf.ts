@@ -136,9 +136,12 @@ export interface RttResult {
   readonly avgMs: number | null;
   readonly maxMs: number | null;
   readonly mdevMs: number | null;
+  /** From the per-reply times: robust against the odd multi-ms outlier that moves the mean. */
+  readonly medianMs?: number | null;
+  readonly p90Ms?: number | null;
 }
 
-/** `count` pings at `intervalSec` (root allows < 0.2 s), summary parsed from ping's last line. */
+/** `count` pings at `intervalSec` (root allows < 0.2 s): ping's summary line plus per-reply quantiles. */
 export async function runPing(
   net: Testnet,
   from: string,
@@ -148,12 +151,17 @@ export async function runPing(
 ): Promise<RttResult> {
   const r = await net.exec(
     from,
-    ['ping', '-n', '-q', '-c', String(count), '-i', String(intervalSec), '-W', '1', dst],
+    ['ping', '-n', '-c', String(count), '-i', String(intervalSec), '-W', '1', dst],
     { timeoutMs: Math.ceil(count * intervalSec * 1000) + 10_000 },
   );
   const tx = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
   const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(r.stdout);
+  const times = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((x, y) => x - y);
+  const quantile = (q: number): number | null =>
+    times.length === 0 ? null : (times[Math.min(times.length - 1, Math.floor(q * times.length))] as number);
   return {
+    medianMs: quantile(0.5),
+    p90Ms: quantile(0.9),
     sent: tx ? Number(tx[1]) : count,
     received: tx ? Number(tx[2]) : 0,
     minMs: rtt ? Number(rtt[1]) : null,

@@ -2,6 +2,8 @@
  * Markdown summary of a throughput run: min / median / max per cell over repetitions (as
  * summarize.py), ratios to Go↔Go's best configuration of the same repetition and direction.
  */
+
+import type { RttResult } from './iperf.js';
 import { PAIRS } from './options.js';
 import type { ConditionRecord, IperfRecord, ThroughputResults } from './types.js';
 
@@ -144,27 +146,56 @@ export function renderReport(res: ThroughputResults): string {
       (a.tsBatch ?? 0) - (b.tsBatch ?? 0)
     );
   });
-  p('## Ping RTT a→b (overlay; underlay = raw veth), idle tunnel');
-  p();
-  p('| condition | n | avg ms | min ms | max ms | loss % | tunnel up after start, ms |');
-  p('|---|---|---|---|---|---|---|');
-  for (const k of condKeys) {
-    const g = (condGroups.get(k) as ConditionRecord[]).filter((c) => c.rtt !== null);
-    const loss = g.map((c) => (c.rtt && c.rtt.sent > 0 ? (1 - c.rtt.received / c.rtt.sent) * 100 : null));
+  const rttTable = (
+    title: string,
+    pick: (c: ConditionRecord) => RttResult | null | undefined,
+    upCol: boolean,
+  ) => {
+    p(title);
+    p();
     p(
-      `| ${k} | ${g.length} | ${mmm(
-        g.map((c) => c.rtt?.avgMs),
-        3,
-      )} | ${mmm(
-        g.map((c) => c.rtt?.minMs),
-        3,
-      )} | ${mmm(
-        g.map((c) => c.rtt?.maxMs),
-        3,
-      )} ` + `| ${mmm(loss, 0)} | ${k === 'underlay' ? '-' : mmm(g.map((c) => c.tunnelUpMs))} |`,
+      `| condition | n | avg ms | median ms | p90 ms | min ms | max ms | loss % |${upCol ? ' tunnel up after start, ms |' : ''}`,
     );
-  }
-  p();
+    p(`|---|---|---|---|---|---|---|---|${upCol ? '---|' : ''}`);
+    for (const k of condKeys) {
+      const g = (condGroups.get(k) as ConditionRecord[]).filter((c) => pick(c) != null);
+      if (g.length === 0 && !upCol) continue;
+      const loss = g.map((c) => {
+        const r = pick(c);
+        return r && r.sent > 0 ? (1 - r.received / r.sent) * 100 : null;
+      });
+      p(
+        `| ${k} | ${g.length} | ${mmm(
+          g.map((c) => pick(c)?.avgMs),
+          3,
+        )} | ${mmm(
+          g.map((c) => pick(c)?.medianMs),
+          3,
+        )} | ${mmm(
+          g.map((c) => pick(c)?.p90Ms),
+          3,
+        )} | ${mmm(
+          g.map((c) => pick(c)?.minMs),
+          3,
+        )} | ${mmm(
+          g.map((c) => pick(c)?.maxMs),
+          3,
+        )} | ${mmm(loss, 0)} |` +
+          (upCol ? ` ${k === 'underlay' ? '-' : mmm(g.map((c) => c.tunnelUpMs))} |` : ''),
+      );
+    }
+    p();
+  };
+  rttTable(
+    '## Ping RTT a→b (overlay; underlay = raw veth), idle tunnel just after start',
+    (c) => c.rtt,
+    true,
+  );
+  rttTable(
+    '## Ping RTT a→b, idle tunnel after the iperf3 runs (nodes have carried traffic)',
+    (c) => c.rttWarm,
+    false,
+  );
 
   p('## Memory of the node process trees (MiB)');
   p();

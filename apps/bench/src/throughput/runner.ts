@@ -377,6 +377,18 @@ export class Matrix {
           if (!this.net.isRunning('a') || !this.net.isRunning('b')) condError = `node exited (${error})`;
         }
       }
+    // The idle-tunnel RTT again, now that both nodes have carried traffic (see ConditionRecord).
+    let rttWarm = null;
+    if (condError === undefined && !this.aborted() && this.net.isRunning('a') && this.net.isRunning('b')) {
+      await sleep(1000);
+      rttWarm = await runPing(
+        this.net,
+        'a',
+        this.net.overlayIp('b'),
+        this.o.pingCount,
+        this.o.pingIntervalSec,
+      ).catch(() => null);
+    }
     // VmHWM is cumulative since start: read it while the nodes still run.
     const hwm = { a: treeMemory(this.net.nodePid('a')), b: treeMemory(this.net.nodePid('b')) };
     const withHwm = (m: TreeMemory | null, h: TreeMemory): TreeMemory | null =>
@@ -387,6 +399,7 @@ export class Matrix {
       ok: condError === undefined,
       tunnelUpMs,
       rtt,
+      rttWarm,
       idleMem,
       loadedMem: { a: withHwm(loaded.a, hwm.a), b: withHwm(loaded.b, hwm.b) },
       ...(condError !== undefined ? { error: condError } : {}),

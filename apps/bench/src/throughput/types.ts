@@ -49,7 +49,10 @@ export interface ConditionRecord {
   readonly ok: boolean;
   /** Node start (a, b) until the first a->b overlay ping reply. */
   readonly tunnelUpMs: number | null;
+  /** Pings right after the tunnel came up: the node's code has not run much yet (JIT still cold). */
   readonly rtt: RttResult | null;
+  /** The same pings after the iperf3 runs, on the now idle tunnel: a node that has carried traffic. */
+  readonly rttWarm?: RttResult | null;
   readonly idleMem: { a: TreeMemory | null; b: TreeMemory | null } | null;
   /** Max over this condition's iperf runs of the mid-run sample. */
   readonly loadedMem: { a: TreeMemory | null; b: TreeMemory | null } | null;
