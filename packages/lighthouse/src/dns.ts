@@ -300,7 +300,8 @@ export class LighthouseDnsServer {
   private readonly log: Logger;
 
   constructor(private readonly opts: DnsHandlerOptions & { logger: Logger }) {
-    this.log = opts.logger.child({ component: 'dns' });
+    // Go logs the responder's lines with the node's fields only.
+    this.log = opts.logger;
   }
 
   get port(): number | undefined {
@@ -308,8 +309,42 @@ export class LighthouseDnsServer {
   }
 
   async start(host: string, port: number): Promise<number> {
-    const family = host === '' || host.includes(':') ? 'udp6' : 'udp4';
-    const sock = createSocket({ type: family, reuseAddr: false });
+    let sock: Socket;
+    if (host === '') {
+      // Go listens on ":port": dual-stack where the host has IPv6, IPv4 only where it has not.
+      try {
+        sock = await this.bindSocket('udp6', '::', port);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL' && code !== 'EPROTONOSUPPORT') throw e;
+        sock = await this.bindSocket('udp4', '0.0.0.0', port);
+      }
+    } else sock = await this.bindSocket(host.includes(':') ? 'udp6' : 'udp4', host, port);
+    this.socket = sock;
+    this.bound = { host, port };
+    this.log.info({ dnsListener: `${host}:${port}` }, 'Starting DNS responder');
+    return sock.address().port;
+  }
+
+  /** A bound socket answering queries; on a bind error the socket is closed and the error thrown. */
+  private async bindSocket(type: 'udp4' | 'udp6', address: string, port: number): Promise<Socket> {
+    const sock = createSocket({ type, reuseAddr: false });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.bind({ port, address }, () => {
+          sock.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (e) {
+      try {
+        sock.close();
+      } catch {
+        // already closed by the failed bind
+      }
+      throw e;
+    }
     sock.on('message', (msg, rinfo) => {
       let reply: Uint8Array | null = null;
       try {
@@ -320,17 +355,7 @@ export class LighthouseDnsServer {
       if (reply) sock.send(reply, rinfo.port, rinfo.address);
     });
     sock.on('error', (e) => this.log.error({ err: e }, 'DNS server socket error'));
-    await new Promise<void>((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind({ port, address: host === '' ? '::' : host }, () => {
-        sock.off('error', reject);
-        resolve();
-      });
-    });
-    this.socket = sock;
-    this.bound = { host, port };
-    this.log.info({ dnsListener: `${host}:${port}` }, 'Starting DNS responder');
-    return sock.address().port;
+    return sock;
   }
 
   async reload(host: string, port: number): Promise<void> {

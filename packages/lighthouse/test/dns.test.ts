@@ -223,3 +223,32 @@ describe('DNS handler rules', () => {
     );
   });
 });
+
+describe('lighthouse DNS server bind errors', () => {
+  it('a port in use rejects start() with EADDRINUSE and leaves no socket open', async () => {
+    const holder = createSocket('udp4');
+    await new Promise<void>((resolve) => holder.bind(0, '127.0.0.1', resolve));
+    const udpHandles = () => process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length;
+    // Sockets closed by earlier tests may still be closing: let the count settle first.
+    let before = udpHandles();
+    for (let i = 0; i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      const now = udpHandles();
+      if (now === before) break;
+      before = now;
+    }
+    const server = new LighthouseDnsServer({ ...opts, logger: silent });
+    try {
+      await expect(server.start('127.0.0.1', holder.address().port)).rejects.toMatchObject({
+        code: 'EADDRINUSE',
+      });
+      // Closing a handle completes on a later loop turn: wait for it, bounded.
+      for (let i = 0; i < 50 && udpHandles() > before; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(udpHandles()).toBe(before);
+      expect(server.port).toBeUndefined();
+    } finally {
+      holder.close();
+      await server.stop();
+    }
+  });
+});
