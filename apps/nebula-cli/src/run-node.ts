@@ -1,7 +1,7 @@
 /**
  * The one place that knows how to construct the data plane: `@nebula-ts/node`'s `NebulaNode`
- * (contract in docs/contracts.md). Imported by name at run time so the CLI builds and `-test`
- * works even while the node package is incomplete; a missing export is a clear startup error.
+ * (contract in docs/contracts.md). Imported lazily so `-test`, `-version` and `-help` never load
+ * the native tun/udp/aead addons; a failed load is a clear startup error.
  */
 import type { LoadedConfig } from '@nebula-ts/config';
 import type { Logger } from 'pino';

@@ -22,6 +22,7 @@ export {
   parseYamlFile,
   type RawConfig,
 } from './load.js';
+export { PINO_LEVEL } from './log-level.js';
 export { type ParsedConfig, parseConfig, ROUTINES_DEPRECATION } from './parse.js';
 export { renderConfigYaml } from './render.js';
 export type * from './types.js';

@@ -544,7 +544,14 @@ export class Testnet {
       const r = await this.exec(from, [...args, dst], { timeoutMs: left + 2000 });
       const tx = /(\d+) packets transmitted/.exec(r.stdout);
       sent += tx ? Number(tx[1]) : want;
-      for (const m of r.stdout.matchAll(/time=([\d.]+) ms/g)) rttMs.push(Number(m[1]));
+      // One reply per probe: ping can print a few more replies than -c (a burst of replies that
+      // were queued behind a handshake is read in one go) and DUP! lines; neither is a new answer.
+      const seen = new Set<string>();
+      for (const m of r.stdout.matchAll(/icmp_seq=(\d+) .*?time=([\d.]+) ms(?! \(DUP!\))/g)) {
+        if (seen.has(m[1]!) || rttMs.length >= count) continue;
+        seen.add(m[1]!);
+        rttMs.push(Number(m[2]));
+      }
       if (rttMs.length < count) await sleep(100);
     }
     return { sent, received: rttMs.length, rttMs };

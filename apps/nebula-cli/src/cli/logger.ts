@@ -8,7 +8,7 @@
  * Format, level and timestamp settings can change on SIGHUP (`apply`).
  */
 
-import type { LoggingConfig, LogLevel } from '@nebula-ts/config';
+import { type LoggingConfig, PINO_LEVEL } from '@nebula-ts/config';
 import { type Logger, pino } from 'pino';
 import { compileGoLayout, RFC3339 } from './go-time.js';
 
@@ -16,15 +16,6 @@ export interface LogSink {
   write(line: string): unknown;
 }
 
-const PINO_LEVEL: Readonly<Record<LogLevel, string>> = {
-  panic: 'fatal',
-  fatal: 'fatal',
-  error: 'error',
-  warning: 'warn',
-  info: 'info',
-  debug: 'debug',
-  trace: 'trace',
-};
 const LOGRUS_LEVEL: Readonly<Record<number, string>> = {
   10: 'trace',
   20: 'debug',

@@ -6,19 +6,9 @@
  *
  * Environment: NEBULA_TS_AEAD=native|node picks the data-path AEAD.
  */
-import { loadConfig } from '@nebula-ts/config';
+import { loadConfig, PINO_LEVEL } from '@nebula-ts/config';
 import { pino } from 'pino';
 import { NebulaNode } from '../node.js';
-
-const LEVELS: Record<string, string> = {
-  panic: 'fatal',
-  fatal: 'fatal',
-  error: 'error',
-  warning: 'warn',
-  info: 'info',
-  debug: 'debug',
-  trace: 'trace',
-};
 
 function argValue(args: string[], name: string): string | undefined {
   for (let i = 0; i < args.length; i++) {
@@ -36,7 +26,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const loaded = await loadConfig(configPath);
-  const level = LEVELS[loaded.config.logging.level] ?? 'info';
+  const level = PINO_LEVEL[loaded.config.logging.level] ?? 'info';
   const logger = pino(
     { level, base: null, messageKey: 'msg', timestamp: pino.stdTimeFunctions.isoTime },
     pino.destination({ fd: 1, sync: true }),
