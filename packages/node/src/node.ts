@@ -948,9 +948,7 @@ export class NebulaNode {
       this.releaseSlot(slot);
     }
     h.ready = false;
-    // Drop the DNS name unless another tunnel to the same host already took its place.
-    if (this.dnsRecords && h.certName !== undefined && !this.main.byVpnIp.has(h.vpnIp))
-      this.dnsRecords.remove(h.certName);
+    // The DNS A record stays: 1.6.1 never deletes names (its TXT answer needs a live tunnel).
     const e: TunnelEvent =
       h.certName !== undefined
         ? { type: 'down', vpnIp: ipv4ToString(h.vpnIp), certName: h.certName, reason }
