@@ -330,6 +330,14 @@ describe('Go 1.6.1 lighthouse with two of our nodes', () => {
     expect(r.moved.messages_tx_message ?? 0).toBeGreaterThanOrEqual(PINGS);
   }, 90_000);
 
+  it("the Go lighthouse keeps a's A record after a's tunnel closed (ours does the same, ts-ts.test.ts)", async () => {
+    const before = net.logOffset('lh');
+    await net.stop('a');
+    await net.waitForLog('lh', /Close tunnel received, tearing down/, 10_000, before);
+    const ans = await dnsQuery(net, 'b', net.underlayIp('lh'), DNS_PORT, 'a.');
+    expect(ans.answers.filter((x) => x.type === 1).map((x) => x.data)).toEqual([net.overlayIp('a')]);
+  }, 30_000);
+
   it("with tun.disabled our metric names equal Go's", () => {
     expect(
       tsDisabledNames,
