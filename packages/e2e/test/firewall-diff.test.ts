@@ -1,7 +1,8 @@
 /**
  * Firewall differential (issue #10): the same inbound rules on a Go 1.6.1 node (g) and on ours (t);
  * the same flows (ICMP echo, TCP connect, UDP echo) from Go peers with different names/groups; the
- * same pass/drop decisions, observed by whether the flow gets through the overlay.
+ * same pass/drop decisions, observed by whether the flow gets through the overlay. Then the same
+ * for outbound rules: g and t open the flows towards the peers, whose inbound allows anything.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -82,6 +83,45 @@ const RULE_SETS: readonly RuleSet[] = [
   },
   { name: 'empty inbound (drop all)', inbound: () => [] },
 ];
+
+interface OutboundRuleSet {
+  readonly name: string;
+  readonly outbound: (net: Testnet) => Record<string, unknown>[];
+}
+
+// Outbound rules match the destination's certificate (host, groups, ca) and address.
+const OUTBOUND_RULE_SETS: readonly OutboundRuleSet[] = [
+  {
+    name: 'icmp any, tcp/80 group x, udp/53 host y',
+    outbound: () => [
+      { port: 'any', proto: 'icmp', host: 'any' },
+      { port: 80, proto: 'tcp', group: 'x' },
+      { port: 53, proto: 'udp', host: 'y' },
+    ],
+  },
+  {
+    name: 'tcp 400-500 groups [y z], udp any cidr of n, icmp group x',
+    outbound: (net) => [
+      { port: '400-500', proto: 'tcp', groups: ['y', 'z'] },
+      { port: 'any', proto: 'udp', cidr: `${net.overlayIp('n')}/32` },
+      { port: 'any', proto: 'icmp', group: 'x' },
+    ],
+  },
+  { name: 'empty outbound (send nothing)', outbound: () => [] },
+];
+
+const FLOW_NAMES = ['icmp', ...TCP_PORTS.map((x) => `tcp/${x}`), ...UDP_PORTS.map((x) => `udp/${x}`)];
+
+/** Node's argv for one run of the flow client towards `hosts` (ids are `<host>|<flow>`). */
+function clientFlows(net: Testnet, hosts: readonly string[]): string {
+  return JSON.stringify(
+    hosts.flatMap((h) => [
+      { id: `${h}|icmp`, kind: 'icmp', host: net.overlayIp(h), port: 0 },
+      ...TCP_PORTS.map((port) => ({ id: `${h}|tcp/${port}`, kind: 'tcp', host: net.overlayIp(h), port })),
+      ...UDP_PORTS.map((port) => ({ id: `${h}|udp/${port}`, kind: 'udp', host: net.overlayIp(h), port })),
+    ]),
+  );
+}
 
 describe('firewall differential: Go 1.6.1 vs ours, same rules, same flows', () => {
   let net: Testnet;
@@ -197,6 +237,104 @@ describe('firewall differential: Go 1.6.1 vs ours, same rules, same flows', () =
       if (rs.inbound(net).length > 0)
         expect(passes, 'rule set lets something through on Go').toBeGreaterThan(0);
       expect(drops + passes).toBe(PEERS.length * 6);
+    }, 120_000);
+  }
+});
+
+describe('firewall differential, outbound: Go 1.6.1 vs ours send the same flows', () => {
+  let net: Testnet;
+  const servers: ChildProcess[] = [];
+  const results: string[] = [];
+
+  beforeAll(async () => {
+    requireRoot();
+    requireGoNebula();
+    net = await Testnet.create({ prefix: 'fwo', hosts: ['lh', ...TARGETS, ...PEERS] });
+    await net.makePki({ tool: 'go', caName: CA_NAME, groups: GROUPS });
+    writeFileSync(join(net.dir, 'fw-server.mjs'), SERVER);
+    writeFileSync(join(net.dir, 'fw-client.mjs'), CLIENT);
+    for (const h of net.hosts) net.writeConfig(h, net.baseConfig(h));
+    await net.start('lh', { impl: 'go' });
+    for (const p of PEERS) {
+      await net.start(p, { impl: 'go' });
+      const s = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          net.ns(p),
+          'timeout',
+          '-k',
+          '2',
+          '900',
+          process.execPath,
+          join(net.dir, 'fw-server.mjs'),
+          TCP_PORTS.join(','),
+          UDP_PORTS.join(','),
+        ],
+        { stdio: 'ignore' },
+      );
+      servers.push(s);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const s of servers) if (s.pid !== undefined && s.exitCode === null) s.kill('SIGTERM');
+    if (results.length) console.log(`[firewall-diff outbound]\n${results.join('\n')}`);
+    await net?.destroy();
+  });
+
+  for (const rs of OUTBOUND_RULE_SETS) {
+    it(`outbound rule set: ${rs.name}`, async () => {
+      for (const t of TARGETS) {
+        await net.stop(t);
+        const c = net.baseConfig(t) as { firewall: Record<string, unknown> };
+        c.firewall.outbound = rs.outbound(net);
+        net.writeConfig(t, c);
+        await net.start(t, { impl: t === 'g' ? 'go' : 'ts' });
+      }
+      // Tunnels from the peers' side (their outbound allows anything), so a target whose outbound
+      // refuses everything still has them: what is compared is the rule decision, not the
+      // handshake. UDP to the unused port 9, so the warm-up leaves no conntrack entry that a
+      // tested flow (ICMP echo, TCP/UDP to the listed ports) could match.
+      const warm = JSON.stringify(
+        TARGETS.map((t) => ({ id: t, kind: 'udp', host: net.overlayIp(t), port: 9 })),
+      );
+      await Promise.all(
+        PEERS.map((p) =>
+          net.exec(p, [process.execPath, join(net.dir, 'fw-client.mjs'), warm, '1500'], {
+            timeoutMs: 15_000,
+          }),
+        ),
+      );
+      const decisions: Record<string, Record<string, string>> = {};
+      await Promise.all(
+        TARGETS.map(async (t) => {
+          const r = await net.exec(
+            t,
+            [process.execPath, join(net.dir, 'fw-client.mjs'), clientFlows(net, PEERS), '2500'],
+            { timeoutMs: 30_000 },
+          );
+          decisions[t] = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, string>;
+        }),
+      );
+      const rows: string[] = [];
+      const mismatches: string[] = [];
+      let passes = 0;
+      for (const p of PEERS)
+        for (const flow of FLOW_NAMES) {
+          const go = decisions.g?.[`${p}|${flow}`];
+          const ts = decisions.t?.[`${p}|${flow}`];
+          if (go === 'pass') passes++;
+          rows.push(
+            `  -> ${p}(${GROUPS[p]?.join(',') || '-'}) ${flow}: go=${go} ts=${ts}${go === ts ? '' : '  <-- MISMATCH'}`,
+          );
+          if (go !== ts) mismatches.push(`${p} ${flow}: go=${go} ts=${ts}`);
+        }
+      results.push(`${rs.name}\n${rows.join('\n')}`);
+      expect(mismatches, `${rs.name}\n${rows.join('\n')}`).toEqual([]);
+      if (rs.outbound(net).length > 0) expect(passes, 'rule set lets something out on Go').toBeGreaterThan(0);
+      else expect(passes, 'an empty outbound lets nothing out on Go').toBe(0);
     }, 120_000);
   }
 });
