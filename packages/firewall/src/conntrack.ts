@@ -7,7 +7,7 @@
  * full bucket evicts its soonest-expiring entry (counted).
  */
 import { ConntrackError } from './errors.js';
-import type { FirewallPacket } from './packet.js';
+import { type FirewallPacket, tcpAck, tcpFlags, tcpSeq } from './packet.js';
 import type { FirewallPeer } from './peer.js';
 
 const MAGIC = 0x4e46_4354; // "NFCT"
@@ -21,18 +21,29 @@ const H_EVICTED = 5;
 const H_SWEEP = 6;
 const H_UNIT_MS = 7;
 const H_EXPIRED = 8;
+const H_RTT_COUNT = 9;
+const H_RTT_NEXT = 10;
 const HEADER_WORDS = 16;
+/** TCP RTT samples kept for the `network.tcp.rtt` histogram (µs, newest overwrite oldest). */
+export const RTT_SAMPLES = 1024;
 
 export const SLOTS_PER_BUCKET = 8;
 const SLOT_WORDS = 8;
 const BUCKET_WORDS = SLOTS_PER_BUCKET * SLOT_WORDS;
-// Slot words: meta = used(1) | incoming(2) | rulesVersion << 16; key = 4 words; expiry; 2 spare.
+// Slot words: meta = used(1) | incoming(2) | rulesVersion << 16; key = 4 words; expiry; the TCP
+// sequence awaiting its ACK (0 = none, as 1.6.1) and when it was sent (µs, mod 2^32).
 const S_META = 0;
 const S_LOCAL = 1;
 const S_REMOTE = 2;
 const S_PORTS = 3;
 const S_PROTO = 4;
 const S_EXPIRES = 5;
+const S_RTT_SEQ = 6;
+const S_RTT_SENT = 7;
+
+const TCP_FIN = 0x01;
+const TCP_ACK = 0x10;
+const PROTO_TCP = 6;
 
 const SPINS_BEFORE_WAIT = 128;
 // Routine-cache probe window (linear probing).
@@ -48,6 +59,21 @@ export interface ConntrackOptions {
   readonly capacity?: number;
   /** Clock unit in ms (default 100). */
   readonly clockUnitMs?: number;
+}
+
+/** `network.tcp.rtt` (firewall.md §4): how many were measured, and the most recent samples. */
+export interface TcpRttSamples {
+  readonly count: number;
+  /** Up to RTT_SAMPLES durations in ns, in no particular order. */
+  readonly samplesNs: number[];
+}
+
+/**
+ * Microseconds (mod 2^32) on a clock shared by the routines' threads. Each thread's
+ * timeOrigin + now() maps its monotonic clock to the same wall-clock base.
+ */
+function nowMicros(): number {
+  return (Math.floor((performance.timeOrigin + performance.now()) * 1000) % 4294967296) | 0;
 }
 
 export interface ConntrackStats {
@@ -71,6 +97,7 @@ export class Conntrack {
   private readonly header: Int32Array;
   private readonly locks: Int32Array;
   private readonly slots: Int32Array;
+  private readonly rtt: Int32Array;
   private readonly bucketMask: number;
   readonly clockUnitMs: number;
 
@@ -86,12 +113,13 @@ export class Conntrack {
     this.header = header;
     this.locks = new Int32Array(sab, HEADER_WORDS * 4, buckets);
     this.slots = new Int32Array(sab, (HEADER_WORDS + buckets) * 4, buckets * BUCKET_WORDS);
+    this.rtt = new Int32Array(sab, (HEADER_WORDS + buckets + buckets * BUCKET_WORDS) * 4, RTT_SAMPLES);
     this.bucketMask = buckets - 1;
     this.clockUnitMs = header[H_UNIT_MS]!;
   }
 
   private static byteLengthFor(buckets: number): number {
-    return (HEADER_WORDS + buckets + buckets * BUCKET_WORDS) * 4;
+    return (HEADER_WORDS + buckets + buckets * BUCKET_WORDS + RTT_SAMPLES) * 4;
   }
 
   static create(opts: ConntrackOptions = {}): Conntrack {
@@ -175,10 +203,20 @@ export class Conntrack {
     Atomics.store(this.locks, b, 0);
   }
 
+  /** The TCP RTT samples recorded so far (read by the metrics exporter). */
+  tcpRtt(): TcpRttSamples {
+    const count = Atomics.load(this.header, H_RTT_COUNT) >>> 0;
+    const n = Math.min(count, RTT_SAMPLES);
+    const samplesNs: number[] = new Array(n);
+    for (let i = 0; i < n; i++) samplesNs[i] = (Atomics.load(this.rtt, i) >>> 0) * 1000;
+    return { count, samplesNs };
+  }
+
   /**
    * Looks the tuple up. On a live hit: if the entry's rules version differs, re-validates it
    * (deleting it and reporting a miss when the current rules refuse it), then refreshes its
-   * expiry to now + `timeoutUnits`. Returns true on hit.
+   * expiry to now + `timeoutUnits`, and for TCP starts or completes an RTT measurement.
+   * Returns true on hit.
    */
   lookup(
     p: FirewallPacket,
@@ -186,6 +224,7 @@ export class Conntrack {
     rulesVersion: number,
     reval: ConntrackRevalidator,
     peer: FirewallPeer,
+    incoming = false,
   ): boolean {
     const b = this.bucketOf(p);
     const s = this.slots;
@@ -215,6 +254,10 @@ export class Conntrack {
         s[i + S_META] = (meta & 0xffff) | (rulesVersion << 16);
       }
       s[i + S_EXPIRES] = (now + timeoutUnits) | 0;
+      if (p.protocol === PROTO_TCP && p.tcpOff >= 0) {
+        if (incoming) this.completeRtt(i, p);
+        else this.startRtt(i, p);
+      }
       hit = true;
       break;
     }
@@ -273,8 +316,33 @@ export class Conntrack {
     s[target + S_PORTS] = k2;
     s[target + S_PROTO] = k3;
     s[target + S_EXPIRES] = (now + timeoutUnits) | 0;
+    s[target + S_RTT_SEQ] = 0;
+    if (!incoming && p.protocol === PROTO_TCP && p.tcpOff >= 0) this.startRtt(target, p);
     s[target + S_META] = 1 | (incoming ? 2 : 0) | (rulesVersion << 16);
     this.unlock(b);
+  }
+
+  /** Outbound TCP (not FIN) on an entry with nothing pending: remember its sequence. Lock held. */
+  private startRtt(i: number, p: FirewallPacket): void {
+    const s = this.slots;
+    if (s[i + S_RTT_SEQ] !== 0 || (tcpFlags(p) & TCP_FIN) !== 0) return;
+    s[i + S_RTT_SEQ] = tcpSeq(p);
+    s[i + S_RTT_SENT] = nowMicros();
+  }
+
+  /** Inbound TCP ACK past the pending sequence: one RTT sample. Lock held. */
+  private completeRtt(i: number, p: FirewallPacket): void {
+    const s = this.slots;
+    const seq = s[i + S_RTT_SEQ]!;
+    if (seq === 0 || (tcpFlags(p) & TCP_ACK) === 0) return;
+    // Serial-number compare, as 1.6.1: an ack at or before the sequence acknowledges nothing new.
+    if (((seq - tcpAck(p)) | 0) >= 0) return;
+    s[i + S_RTT_SEQ] = 0;
+    const us = (nowMicros() - s[i + S_RTT_SENT]!) | 0;
+    if (us < 0) return;
+    const k = Atomics.add(this.header, H_RTT_NEXT, 1) & (RTT_SAMPLES - 1);
+    Atomics.store(this.rtt, k, us);
+    Atomics.add(this.header, H_RTT_COUNT, 1);
   }
 
   /** Caller holds the bucket lock; slot must be in use. */

@@ -128,7 +128,7 @@ export class Firewall implements ConntrackRevalidator {
   drop(p: FirewallPacket, incoming: boolean, peer: FirewallPeer, cache: ConntrackCache | null): number {
     if (cache !== null && cache.has(p)) return DROP_NONE;
     const timeout = this.timeoutUnits(p.protocol);
-    if (this.conntrack.lookup(p, timeout, this.rulesVersion, this, peer)) {
+    if (this.conntrack.lookup(p, timeout, this.rulesVersion, this, peer, incoming)) {
       if (cache !== null) cache.add(p);
       return DROP_NONE;
     }

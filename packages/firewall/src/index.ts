@@ -27,7 +27,9 @@ export {
   type ConntrackStats,
   ConntrackTicker,
   type ConntrackTickerOptions,
+  RTT_SAMPLES,
   SLOTS_PER_BUCKET,
+  type TcpRttSamples,
 } from './conntrack.js';
 export {
   ConntrackError,
@@ -58,6 +60,9 @@ export {
   PACKET_TRUNCATED,
   type PacketError,
   parsePacket,
+  tcpAck,
+  tcpFlags,
+  tcpSeq,
 } from './packet.js';
 export { type CertLike, FirewallPeer, type FirewallPeerInit, localNetsOf } from './peer.js';
 export { type CaNameForIssuer, RuleTable } from './rules.js';

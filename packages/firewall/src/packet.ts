@@ -8,10 +8,46 @@ export interface FirewallPacket {
   protocol: number;
   /** A non-first fragment (fragment offset ≠ 0). */
   fragment: boolean;
+  /**
+   * For the TCP RTT metric: where the TCP header starts in `raw`, or -1 when the packet has no
+   * complete one. Read only on the rare conntrack paths that need it (`tcpFlags`/`tcpSeq`/`tcpAck`).
+   */
+  tcpOff: number;
+  raw: Uint8Array;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/** The TCP flags byte; the packet must have `tcpOff >= 0`. */
+export function tcpFlags(p: FirewallPacket): number {
+  return p.raw[p.tcpOff + 13]!;
+}
+
+/** The TCP sequence number as int32; the packet must have `tcpOff >= 0`. */
+export function tcpSeq(p: FirewallPacket): number {
+  const b = p.raw;
+  const t = p.tcpOff;
+  return (b[t + 4]! << 24) | (b[t + 5]! << 16) | (b[t + 6]! << 8) | b[t + 7]!;
+}
+
+/** The TCP acknowledgement number as int32; the packet must have `tcpOff >= 0`. */
+export function tcpAck(p: FirewallPacket): number {
+  const b = p.raw;
+  const t = p.tcpOff;
+  return (b[t + 8]! << 24) | (b[t + 9]! << 16) | (b[t + 10]! << 8) | b[t + 11]!;
 }
 
 export function newFirewallPacket(): FirewallPacket {
-  return { localIp: 0, remoteIp: 0, localPort: 0, remotePort: 0, protocol: 0, fragment: false };
+  return {
+    localIp: 0,
+    remoteIp: 0,
+    localPort: 0,
+    remotePort: 0,
+    protocol: 0,
+    fragment: false,
+    tcpOff: -1,
+    raw: NO_BYTES,
+  };
 }
 
 export const PACKET_OK = 0;
@@ -65,6 +101,10 @@ export function parsePacket(
   }
   out.protocol = protocol;
   out.fragment = fragment;
+  if (protocol === 6 && hasPorts && len >= ihl + 14) {
+    out.tcpOff = off + ihl;
+    out.raw = buf;
+  } else out.tcpOff = -1;
   if (incoming) {
     out.localIp = dst;
     out.remoteIp = src;

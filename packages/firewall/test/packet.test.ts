@@ -9,6 +9,9 @@ import {
   PACKET_TOO_SHORT,
   PACKET_TRUNCATED,
   parsePacket,
+  tcpAck,
+  tcpFlags,
+  tcpSeq,
 } from '../src/index.js';
 import { ip } from './helpers.js';
 
@@ -63,6 +66,8 @@ describe('parsePacket', () => {
       remotePort: 53,
       protocol: 17,
       fragment: false,
+      tcpOff: -1,
+      raw: expect.any(Uint8Array),
     });
   });
 
@@ -79,7 +84,28 @@ describe('parsePacket', () => {
       remotePort: 40000,
       protocol: 6,
       fragment: false,
+      // 8 bytes of TCP header: too short for the flags, so no RTT fields.
+      tcpOff: -1,
+      raw: expect.any(Uint8Array),
     });
+  });
+
+  it('tcp with a full header: flags, sequence and acknowledgement for the RTT metric', () => {
+    const b = ipv4({
+      proto: 6,
+      src: '203.0.113.2',
+      dst: '203.0.113.1',
+      sport: 40000,
+      dport: 22,
+      payload: 20,
+    });
+    new DataView(b.buffer).setUint32(24, 0xfedcba98);
+    new DataView(b.buffer).setUint32(28, 0x01020304);
+    b[33] = 0x12;
+    const [rc, p] = parse(b, true);
+    expect(rc).toBe(PACKET_OK);
+    expect(p.tcpOff).toBe(20);
+    expect([tcpFlags(p), tcpSeq(p) >>> 0, tcpAck(p)]).toEqual([0x12, 0xfedcba98, 0x01020304]);
   });
 
   it('icmp has no ports and needs only the IP header', () => {

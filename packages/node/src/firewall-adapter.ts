@@ -12,6 +12,7 @@ import {
   type FirewallRules,
   localNetsOf,
   parseFirewallConfig,
+  type TcpRttSamples,
 } from '@nebula-ts/firewall';
 import type { Logger } from 'pino';
 import type { NodeConfig } from './config-types.js';
@@ -39,6 +40,8 @@ export interface FirewallBundle {
   ): Firewall | null;
   reloadMain(rules: { outbound: readonly unknown[]; inbound: readonly unknown[] }): void;
   conntrackCount(): number;
+  /** `network.tcp.rtt` samples from the shared conntrack (every routine's measurements). */
+  tcpRtt(): TcpRttSamples;
   stop(): void;
 }
 
@@ -141,6 +144,9 @@ export async function createFirewallBundle(
     },
     conntrackCount() {
       return conntrack.stats().count;
+    },
+    tcpRtt() {
+      return conntrack.tcpRtt();
     },
     stop() {
       ticker.stop();

@@ -46,6 +46,48 @@ const GAUGES = [
   'firewall.rules.version',
 ] as const;
 
+/**
+ * A go-metrics histogram as Nebula's Prometheus exporter shows it: one gauge with a `type` label
+ * (count, min, max, mean, stddev, variance, sum, perc75/95/99/999), computed at scrape time.
+ */
+function histogramGauge(
+  registry: Registry,
+  name: string,
+  dotted: string,
+  read: () => { count: number; values: readonly number[] },
+): void {
+  if (registry.getSingleMetric(name)) return;
+  new Gauge({
+    name,
+    help: dotted,
+    labelNames: ['type'],
+    registers: [registry],
+    collect() {
+      const { count, values } = read();
+      const d = [...values].sort((x, y) => x - y);
+      const n = d.length;
+      const q = (p: number) => (n === 0 ? 0 : d[Math.min(n - 1, Math.floor(p * n))]!);
+      const sum = d.reduce((a, b) => a + b, 0);
+      const mean = n === 0 ? 0 : sum / n;
+      const variance = n === 0 ? 0 : d.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
+      const out: Record<string, number> = {
+        count,
+        min: n ? d[0]! : 0,
+        max: n ? d[n - 1]! : 0,
+        mean,
+        stddev: Math.sqrt(variance),
+        variance,
+        sum,
+        perc75: q(0.75),
+        perc95: q(0.95),
+        perc99: q(0.99),
+        perc999: q(0.999),
+      };
+      for (const [type, v] of Object.entries(out)) this.set({ type }, v);
+    },
+  });
+}
+
 export class NodeMetrics {
   readonly registry: Registry;
   readonly messages: MessageMetrics;
@@ -87,39 +129,19 @@ export class NodeMetrics {
       tunDisabled && stats?.message_metrics
         ? { rx: nm.gauge('messages.rx.message'), tx: nm.gauge('messages.tx.message') }
         : null;
-    // `handshakes`: initiator handshake durations (ns), exported as go-metrics histograms are.
-    const name = nm.metricName('handshakes');
-    if (!this.registry.getSingleMetric(name)) {
-      new Gauge({
-        name,
-        help: 'handshakes',
-        labelNames: ['type'],
-        registers: [this.registry],
-        collect() {
-          const d = [...durations].sort((x, y) => x - y);
-          const n = d.length;
-          const q = (p: number) => (n === 0 ? 0 : d[Math.min(n - 1, Math.floor(p * n))]!);
-          const sum = d.reduce((a, b) => a + b, 0);
-          const mean = n === 0 ? 0 : sum / n;
-          const variance = n === 0 ? 0 : d.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
-          const values: Record<string, number> = {
-            count: n,
-            min: n ? d[0]! : 0,
-            max: n ? d[n - 1]! : 0,
-            mean,
-            stddev: Math.sqrt(variance),
-            variance,
-            sum,
-            perc75: q(0.75),
-            perc95: q(0.95),
-            perc99: q(0.99),
-            perc999: q(0.999),
-          };
-          for (const [type, v] of Object.entries(values)) this.set({ type }, v);
-        },
-      });
-    }
+    // Initiator handshake durations and the firewall's TCP RTTs (ns), as go-metrics histograms.
+    histogramGauge(this.registry, nm.metricName('handshakes'), 'handshakes', () => ({
+      count: durations.length,
+      values: durations,
+    }));
+    histogramGauge(this.registry, nm.metricName('network.tcp.rtt'), 'network.tcp.rtt', () => {
+      const r = this.tcpRttSource?.();
+      return r ? { count: r.count, values: r.samplesNs } : { count: 0, values: [] };
+    });
   }
+
+  /** Where `network.tcp.rtt` reads its samples (the firewall's shared conntrack), once it exists. */
+  tcpRttSource: (() => { count: number; samplesNs: readonly number[] }) | null = null;
 
   rx(type: number, subtype: number, n: number): void {
     // Data packets are never counted here (seed e).
