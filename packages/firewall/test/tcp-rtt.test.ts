@@ -3,9 +3,12 @@
  * with nothing pending stores its sequence and time; the inbound ACK beyond it yields one sample.
  * Packets are real IPv4/TCP bytes through `parsePacket`, as the data path feeds them.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Conntrack, DROP_NONE, newFirewallPacket, parsePacket, RTT_SAMPLES } from '../src/index.js';
 import { firewall, ip, peer } from './helpers.js';
+
+const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 
 const ME = '203.0.113.1';
 const THEM = '203.0.113.2';
@@ -128,5 +131,42 @@ describe('TCP RTT through conntrack', () => {
     expect(parsePacket(tcp(ME, THEM, 1, 2, 1000, 0, SYN), 0, 30, false, p)).toBe(0);
     expect(p.tcpOff).toBe(-1);
     expect(ct.tcpRtt().count).toBe(0);
+  });
+
+  it('fuzz: arbitrary TCP packets both ways never throw; the count only grows; samples are sane', () => {
+    const { ct } = setup();
+    const fw = firewall(allowAll, { conntrack: ct });
+    const p = newFirewallPacket();
+    const who = peer();
+    let last = 0;
+    let n = 0;
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 20, maxLength: 80 }),
+        fc.boolean(),
+        fc.nat(8),
+        (bytes, incoming, pad) => {
+          const b = new Uint8Array(bytes.length + pad);
+          b.set(bytes, pad);
+          b[pad] = 0x45;
+          b[pad + 6] = 0;
+          b[pad + 7] = 0;
+          b[pad + 9] = 6;
+          // A few flows only, so outbound and inbound packets meet in the same entries.
+          b.set([203, 0, 113, incoming ? 2 : 1, 203, 0, 113, incoming ? 1 : 2], pad + 12);
+          if (b.length >= pad + 24) b.set(incoming ? [0, 80, 0, 9] : [0, 9, 0, 80], pad + 20);
+          if (parsePacket(b, pad, bytes.length, incoming, p) !== 0) return;
+          fw.drop(p, incoming, who, null);
+          if (++n % 64 !== 0) return;
+          const count = ct.tcpRtt().count;
+          expect(count).toBeGreaterThanOrEqual(last);
+          last = count;
+        },
+      ),
+      { numRuns: FUZZ_RUNS },
+    );
+    const r = ct.tcpRtt();
+    expect(r.count).toBeGreaterThan(0); // the fuzz does reach the measuring path
+    for (const ns of r.samplesNs) expect(ns).toBeGreaterThanOrEqual(0);
   });
 });
