@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Pki, requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLines, PKG_ROOT, tsImpl } from './helpers.js';
+import { jsonLines, PKG_ROOT } from './helpers.js';
 
 const TOOL = join(PKG_ROOT, 'test/fixtures/udp-tool.mjs');
 
@@ -131,7 +131,7 @@ describe('edge cases against Go nebula 1.6.1 (no lighthouse, static_host_map onl
     cCfg.pki = { ca: join(other, 'both.crt'), cert: join(other, 'c.crt'), key: join(other, 'c.key') };
     net.writeConfig('c', cCfg);
     net.writeConfig('e', cfg('e', { static_host_map: staticTo(['a']) }));
-    await net.start('a', { impl: tsImpl() });
+    await net.start('a', { impl: 'ts' });
     await net.start('e', { impl: 'go' });
   });
 

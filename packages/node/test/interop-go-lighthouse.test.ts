@@ -5,7 +5,7 @@
  */
 import { requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLines, tsImpl } from './helpers.js';
+import { jsonLines } from './helpers.js';
 
 describe('Go nebula 1.6.1 clients through our lighthouse (tun disabled, routines 2)', () => {
   let net: Testnet;
@@ -29,7 +29,7 @@ describe('Go nebula 1.6.1 clients through our lighthouse (tun disabled, routines
     };
     net.writeConfig('lh', lh);
     for (const h of ['a', 'b']) net.writeConfig(h, net.baseConfig(h, { logFormat: 'json', interval: 1 }));
-    await net.start('lh', { impl: tsImpl() });
+    await net.start('lh', { impl: 'ts' });
     await net.start('a', { impl: 'go' });
     await net.start('b', { impl: 'go' });
   });

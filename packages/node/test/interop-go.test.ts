@@ -5,7 +5,7 @@
  */
 import { requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLines, tsImpl } from './helpers.js';
+import { jsonLines } from './helpers.js';
 
 // chachapoly runs our node with 2 routines (worker threads) so both data-path modes meet Go.
 for (const [cipher, routines] of [
@@ -27,7 +27,7 @@ for (const [cipher, routines] of [
         );
       await net.start('lh', { impl: 'go' });
       await net.start('b', { impl: 'go' });
-      await net.start('a', { impl: tsImpl() });
+      await net.start('a', { impl: 'ts' });
     });
 
     afterAll(async () => {

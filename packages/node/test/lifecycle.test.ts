@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { type Pki, requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLines, tsImpl } from './helpers.js';
+import { jsonLines } from './helpers.js';
 
 describe('connection manager and SIGHUP reload (our node a, Go peer b)', () => {
   let net: Testnet;
@@ -31,7 +31,7 @@ describe('connection manager and SIGHUP reload (our node a, Go peer b)', () => {
       static_host_map: staticTo('a'),
     });
     await net.start('b', { impl: 'go' });
-    await net.start('a', { impl: tsImpl() });
+    await net.start('a', { impl: 'ts' });
   });
 
   afterAll(async () => {

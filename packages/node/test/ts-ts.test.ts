@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireRoot, Testnet } from '@nebula-ts/e2e';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLines, PKG_ROOT, tsImpl } from './helpers.js';
+import { jsonLines, PKG_ROOT } from './helpers.js';
 
 const TOOL = join(PKG_ROOT, 'test/fixtures/udp-tool.mjs');
 const DNS_TOOL = join(PKG_ROOT, 'test/fixtures/dns-query.mjs');
@@ -50,9 +50,9 @@ describe('TS ↔ TS through a TS lighthouse with tun disabled; a runs 2 routines
     };
     b.lighthouse = { ...b.lighthouse, serve_dns: true, dns: { host: '127.0.0.1', port: DNS_PORT } };
     net.writeConfig('b', b);
-    await net.start('lh', { impl: tsImpl() });
-    await net.start('b', { impl: tsImpl() });
-    await net.start('a', { impl: tsImpl() });
+    await net.start('lh', { impl: 'ts' });
+    await net.start('b', { impl: 'ts' });
+    await net.start('a', { impl: 'ts' });
   });
 
   afterAll(async () => {
