@@ -112,7 +112,7 @@ const OUTBOUND_RULE_SETS: readonly OutboundRuleSet[] = [
 
 const FLOW_NAMES = ['icmp', ...TCP_PORTS.map((x) => `tcp/${x}`), ...UDP_PORTS.map((x) => `udp/${x}`)];
 
-/** Node's argv for one run of the flow client towards `hosts` (ids are `<host>|<flow>`). */
+/** The flow client's argument for every flow towards `hosts` (ids are `<host>|<flow>`). */
 function clientFlows(net: Testnet, hosts: readonly string[]): string {
   return JSON.stringify(
     hosts.flatMap((h) => [
@@ -123,58 +123,99 @@ function clientFlows(net: Testnet, hosts: readonly string[]): string {
   );
 }
 
+/** A Go lighthouse and Go peers, the flow scripts, and a flow server in each of `serverHosts`. */
+async function flowNet(
+  prefix: string,
+  serverHosts: readonly string[],
+  servers: ChildProcess[],
+): Promise<Testnet> {
+  requireRoot();
+  requireGoNebula();
+  const net = await Testnet.create({ prefix, hosts: ['lh', ...TARGETS, ...PEERS] });
+  await net.makePki({ tool: 'go', caName: CA_NAME, groups: GROUPS });
+  writeFileSync(join(net.dir, 'fw-server.mjs'), SERVER);
+  writeFileSync(join(net.dir, 'fw-client.mjs'), CLIENT);
+  for (const h of net.hosts) net.writeConfig(h, net.baseConfig(h));
+  await net.start('lh', { impl: 'go' });
+  for (const p of PEERS) await net.start(p, { impl: 'go' });
+  for (const h of serverHosts) {
+    const args = [process.execPath, join(net.dir, 'fw-server.mjs'), TCP_PORTS.join(','), UDP_PORTS.join(',')];
+    servers.push(
+      spawn('ip', ['netns', 'exec', net.ns(h), 'timeout', '-k', '2', '900', ...args], { stdio: 'ignore' }),
+    );
+  }
+  return net;
+}
+
+async function stopFlowNet(
+  net: Testnet | undefined,
+  servers: ChildProcess[],
+  title: string,
+  results: string[],
+) {
+  for (const s of servers) if (s.pid !== undefined && s.exitCode === null) s.kill('SIGTERM');
+  if (results.length) console.log(`[${title}]\n${results.join('\n')}`);
+  await net?.destroy();
+}
+
+/** Restarts g (Go) and t (ours) with `rules` as their inbound or outbound table. */
+async function restartTargets(net: Testnet, table: 'inbound' | 'outbound', rules: Record<string, unknown>[]) {
+  for (const t of TARGETS) {
+    await net.stop(t);
+    const c = net.baseConfig(t) as { firewall: Record<string, unknown> };
+    c.firewall[table] = rules;
+    net.writeConfig(t, c);
+    await net.start(t, { impl: t === 'g' ? 'go' : 'ts' });
+  }
+}
+
+/** Runs the flow client in `from`'s namespace: flow id → 'pass' | 'drop'. */
+async function runFlows(
+  net: Testnet,
+  from: string,
+  flows: string,
+  waitMs: number,
+): Promise<Record<string, string>> {
+  const r = await net.exec(from, [process.execPath, join(net.dir, 'fw-client.mjs'), flows, String(waitMs)], {
+    timeoutMs: waitMs * 6 + 15_000,
+  });
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, string>;
+}
+
+/** Go's and our decision for each peer × flow, as report rows, mismatches and Go's pass count. */
+function compareDecisions(
+  label: (peer: string) => string,
+  decide: (peer: string, flow: string) => readonly [string | undefined, string | undefined],
+) {
+  const rows: string[] = [];
+  const mismatches: string[] = [];
+  let passes = 0;
+  for (const p of PEERS)
+    for (const flow of FLOW_NAMES) {
+      const [go, ts] = decide(p, flow);
+      if (go === 'pass') passes++;
+      rows.push(`  ${label(p)} ${flow}: go=${go} ts=${ts}${go === ts ? '' : '  <-- MISMATCH'}`);
+      if (go !== ts) mismatches.push(`${p} ${flow}: go=${go} ts=${ts}`);
+    }
+  return { rows, mismatches, passes };
+}
+
+const peerLabel = (p: string) => `${p}(${GROUPS[p]?.join(',') || '-'})`;
+
 describe('firewall differential: Go 1.6.1 vs ours, same rules, same flows', () => {
   let net: Testnet;
   const servers: ChildProcess[] = [];
   const results: string[] = [];
 
   beforeAll(async () => {
-    requireRoot();
-    requireGoNebula();
-    net = await Testnet.create({ prefix: 'fwd', hosts: ['lh', ...TARGETS, ...PEERS] });
-    await net.makePki({ tool: 'go', caName: CA_NAME, groups: GROUPS });
-    writeFileSync(join(net.dir, 'fw-server.mjs'), SERVER);
-    writeFileSync(join(net.dir, 'fw-client.mjs'), CLIENT);
-    for (const h of net.hosts) net.writeConfig(h, net.baseConfig(h));
-    await net.start('lh', { impl: 'go' });
-    for (const p of PEERS) await net.start(p, { impl: 'go' });
-    for (const t of TARGETS) {
-      const s = spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
-          net.ns(t),
-          'timeout',
-          '-k',
-          '2',
-          '900',
-          process.execPath,
-          join(net.dir, 'fw-server.mjs'),
-          TCP_PORTS.join(','),
-          UDP_PORTS.join(','),
-        ],
-        { stdio: 'ignore' },
-      );
-      servers.push(s);
-    }
+    net = await flowNet('fwd', TARGETS, servers);
   }, 120_000);
 
-  afterAll(async () => {
-    for (const s of servers) if (s.pid !== undefined && s.exitCode === null) s.kill('SIGTERM');
-    if (results.length) console.log(`[firewall-diff]\n${results.join('\n')}`);
-    await net?.destroy();
-  });
+  afterAll(() => stopFlowNet(net, servers, 'firewall-diff', results));
 
   for (const rs of RULE_SETS) {
     it(`rule set: ${rs.name}`, async () => {
-      for (const t of TARGETS) {
-        await net.stop(t);
-        const c = net.baseConfig(t) as { firewall: Record<string, unknown> };
-        c.firewall.inbound = rs.inbound(net);
-        net.writeConfig(t, c);
-        await net.start(t, { impl: t === 'g' ? 'go' : 'ts' });
-      }
+      await restartTargets(net, 'inbound', rs.inbound(net));
       // warm the tunnels (the handshake happens whatever the inbound rules say)
       await Promise.all(
         PEERS.flatMap((p) =>
@@ -188,55 +229,18 @@ describe('firewall differential: Go 1.6.1 vs ours, same rules, same flows', () =
       const decisions: Record<string, Record<string, string>> = {};
       await Promise.all(
         PEERS.map(async (p) => {
-          const flows = TARGETS.flatMap((t) => [
-            { id: `${t}|icmp`, kind: 'icmp', host: net.overlayIp(t), port: 0 },
-            ...TCP_PORTS.map((port) => ({
-              id: `${t}|tcp/${port}`,
-              kind: 'tcp',
-              host: net.overlayIp(t),
-              port,
-            })),
-            ...UDP_PORTS.map((port) => ({
-              id: `${t}|udp/${port}`,
-              kind: 'udp',
-              host: net.overlayIp(t),
-              port,
-            })),
-          ]);
-          const r = await net.exec(
-            p,
-            [process.execPath, join(net.dir, 'fw-client.mjs'), JSON.stringify(flows), '2500'],
-            { timeoutMs: 30_000 },
-          );
-          decisions[p] = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, string>;
+          decisions[p] = await runFlows(net, p, clientFlows(net, TARGETS), 2500);
         }),
       );
-      const rows: string[] = [];
-      const mismatches: string[] = [];
-      let passes = 0;
-      let drops = 0;
-      for (const p of PEERS) {
-        const d = decisions[p] ?? {};
-        for (const flow of [
-          'icmp',
-          ...TCP_PORTS.map((x) => `tcp/${x}`),
-          ...UDP_PORTS.map((x) => `udp/${x}`),
-        ]) {
-          const go = d[`g|${flow}`];
-          const ts = d[`t|${flow}`];
-          if (go === 'pass') passes++;
-          else drops++;
-          rows.push(
-            `  ${p}(${GROUPS[p]?.join(',') || '-'}) ${flow}: go=${go} ts=${ts}${go === ts ? '' : '  <-- MISMATCH'}`,
-          );
-          if (go !== ts) mismatches.push(`${p} ${flow}: go=${go} ts=${ts}`);
-        }
-      }
+      const { rows, mismatches, passes } = compareDecisions(peerLabel, (p, flow) => [
+        decisions[p]?.[`g|${flow}`],
+        decisions[p]?.[`t|${flow}`],
+      ]);
       results.push(`${rs.name}\n${rows.join('\n')}`);
       expect(mismatches, `${rs.name}\n${rows.join('\n')}`).toEqual([]);
       if (rs.inbound(net).length > 0)
         expect(passes, 'rule set lets something through on Go').toBeGreaterThan(0);
-      expect(drops + passes).toBe(PEERS.length * 6);
+      expect(rows.length).toBe(PEERS.length * 6);
     }, 120_000);
   }
 });
@@ -247,52 +251,14 @@ describe('firewall differential, outbound: Go 1.6.1 vs ours send the same flows'
   const results: string[] = [];
 
   beforeAll(async () => {
-    requireRoot();
-    requireGoNebula();
-    net = await Testnet.create({ prefix: 'fwo', hosts: ['lh', ...TARGETS, ...PEERS] });
-    await net.makePki({ tool: 'go', caName: CA_NAME, groups: GROUPS });
-    writeFileSync(join(net.dir, 'fw-server.mjs'), SERVER);
-    writeFileSync(join(net.dir, 'fw-client.mjs'), CLIENT);
-    for (const h of net.hosts) net.writeConfig(h, net.baseConfig(h));
-    await net.start('lh', { impl: 'go' });
-    for (const p of PEERS) {
-      await net.start(p, { impl: 'go' });
-      const s = spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
-          net.ns(p),
-          'timeout',
-          '-k',
-          '2',
-          '900',
-          process.execPath,
-          join(net.dir, 'fw-server.mjs'),
-          TCP_PORTS.join(','),
-          UDP_PORTS.join(','),
-        ],
-        { stdio: 'ignore' },
-      );
-      servers.push(s);
-    }
+    net = await flowNet('fwo', PEERS, servers);
   }, 120_000);
 
-  afterAll(async () => {
-    for (const s of servers) if (s.pid !== undefined && s.exitCode === null) s.kill('SIGTERM');
-    if (results.length) console.log(`[firewall-diff outbound]\n${results.join('\n')}`);
-    await net?.destroy();
-  });
+  afterAll(() => stopFlowNet(net, servers, 'firewall-diff outbound', results));
 
   for (const rs of OUTBOUND_RULE_SETS) {
     it(`outbound rule set: ${rs.name}`, async () => {
-      for (const t of TARGETS) {
-        await net.stop(t);
-        const c = net.baseConfig(t) as { firewall: Record<string, unknown> };
-        c.firewall.outbound = rs.outbound(net);
-        net.writeConfig(t, c);
-        await net.start(t, { impl: t === 'g' ? 'go' : 'ts' });
-      }
+      await restartTargets(net, 'outbound', rs.outbound(net));
       // Tunnels from the peers' side (their outbound allows anything), so a target whose outbound
       // refuses everything still has them: what is compared is the rule decision, not the
       // handshake. UDP to the unused port 9, so the warm-up leaves no conntrack entry that a
@@ -300,37 +266,17 @@ describe('firewall differential, outbound: Go 1.6.1 vs ours send the same flows'
       const warm = JSON.stringify(
         TARGETS.map((t) => ({ id: t, kind: 'udp', host: net.overlayIp(t), port: 9 })),
       );
-      await Promise.all(
-        PEERS.map((p) =>
-          net.exec(p, [process.execPath, join(net.dir, 'fw-client.mjs'), warm, '1500'], {
-            timeoutMs: 15_000,
-          }),
-        ),
-      );
+      await Promise.all(PEERS.map((p) => runFlows(net, p, warm, 1500)));
       const decisions: Record<string, Record<string, string>> = {};
       await Promise.all(
         TARGETS.map(async (t) => {
-          const r = await net.exec(
-            t,
-            [process.execPath, join(net.dir, 'fw-client.mjs'), clientFlows(net, PEERS), '2500'],
-            { timeoutMs: 30_000 },
-          );
-          decisions[t] = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, string>;
+          decisions[t] = await runFlows(net, t, clientFlows(net, PEERS), 2500);
         }),
       );
-      const rows: string[] = [];
-      const mismatches: string[] = [];
-      let passes = 0;
-      for (const p of PEERS)
-        for (const flow of FLOW_NAMES) {
-          const go = decisions.g?.[`${p}|${flow}`];
-          const ts = decisions.t?.[`${p}|${flow}`];
-          if (go === 'pass') passes++;
-          rows.push(
-            `  -> ${p}(${GROUPS[p]?.join(',') || '-'}) ${flow}: go=${go} ts=${ts}${go === ts ? '' : '  <-- MISMATCH'}`,
-          );
-          if (go !== ts) mismatches.push(`${p} ${flow}: go=${go} ts=${ts}`);
-        }
+      const { rows, mismatches, passes } = compareDecisions(
+        (p) => `-> ${peerLabel(p)}`,
+        (p, flow) => [decisions.g?.[`${p}|${flow}`], decisions.t?.[`${p}|${flow}`]],
+      );
       results.push(`${rs.name}\n${rows.join('\n')}`);
       expect(mismatches, `${rs.name}\n${rows.join('\n')}`).toEqual([]);
       if (rs.outbound(net).length > 0) expect(passes, 'rule set lets something out on Go').toBeGreaterThan(0);
