@@ -224,7 +224,7 @@ export class Conntrack {
     rulesVersion: number,
     reval: ConntrackRevalidator,
     peer: FirewallPeer,
-    incoming = false,
+    incoming: boolean,
   ): boolean {
     const b = this.bucketOf(p);
     const s = this.slots;

@@ -232,17 +232,13 @@ export function certTxt(c: DnsCertDetails): string[] {
   ];
 }
 
-/** Name → vpnIp records of hosts that completed a handshake with the lighthouse. */
+/** Name → vpnIp records of hosts that completed a handshake with the lighthouse; never removed (1.6.1). */
 export class DnsRecords {
   private readonly names = new Map<string, number>();
 
   /** Registers `certName` (a trailing dot is added; case-insensitive). */
   add(certName: string, vpnIp: number): void {
     this.names.set(`${certName.toLowerCase()}.`, vpnIp >>> 0);
-  }
-
-  remove(certName: string): void {
-    this.names.delete(`${certName.toLowerCase()}.`);
   }
 
   query(fqdn: string): number | undefined {

@@ -13,7 +13,7 @@ import {
 } from '@nebula-ts/lighthouse';
 import { Gauge, Registry } from 'prom-client';
 import type { HostMap } from './hostmap.js';
-import { MessageType } from './internal/deps.js';
+import { MessageType, type TcpRttSamples } from './internal/deps.js';
 import { Stat, type TunnelTable } from './tunnel-table.js';
 
 export interface StatsSettings {
@@ -141,7 +141,7 @@ export class NodeMetrics {
   }
 
   /** Where `network.tcp.rtt` reads its samples (the firewall's shared conntrack), once it exists. */
-  tcpRttSource: (() => { count: number; samplesNs: readonly number[] }) | null = null;
+  tcpRttSource: (() => TcpRttSamples) | null = null;
 
   rx(type: number, subtype: number, n: number): void {
     // Data packets are never counted here (seed e).

@@ -298,8 +298,7 @@ export class NebulaNode {
       if (ca !== undefined) caNames[fp] = ca.details.name;
     }
     this.fw = await createFirewallBundle(cfg, this.pkiState.cert, routines, this.log, caNames);
-    const fw = this.fw;
-    this.metrics.tcpRttSource = () => fw.tcpRtt();
+    this.metrics.tcpRttSource = () => this.fw.tcpRtt();
 
     this.hm = new HandshakeManager(this.handshakeHost(), {
       tryInterval: cfg.handshakes.try_interval,

@@ -143,16 +143,15 @@ export class Matrix {
     }
   }
 
+  /** The RTT series of a condition: `--ping-count` pings from a at `--ping-interval`. */
+  private pingFromA(dst: string): ReturnType<typeof runPing> {
+    return runPing(this.net, 'a', dst, this.o.pingCount, this.o.pingIntervalSec);
+  }
+
   private async runUnderlay(rep: number, order: number): Promise<void> {
     // Raw path: nodes stopped so that only the machine's reference is measured.
     await this.stopNodes();
-    const rtt = await runPing(
-      this.net,
-      'a',
-      this.net.underlayIp('b'),
-      this.o.pingCount,
-      this.o.pingIntervalSec,
-    ).catch(() => null);
+    const rtt = await this.pingFromA(this.net.underlayIp('b')).catch(() => null);
     this.results.conditions.push({
       rep,
       order,
@@ -296,7 +295,7 @@ export class Matrix {
         tunnelUpMs = performance.now() - t0;
         await sleep(1000); // let start-up garbage settle before the idle sample
         idleMem = { a: treeMemory(this.net.nodePid('a')), b: treeMemory(this.net.nodePid('b')) };
-        rtt = await runPing(this.net, 'a', this.net.overlayIp('b'), this.o.pingCount, this.o.pingIntervalSec);
+        rtt = await this.pingFromA(this.net.overlayIp('b'));
         break;
       } catch (e) {
         setupError = firstLine(e);
@@ -381,13 +380,7 @@ export class Matrix {
     let rttWarm = null;
     if (condError === undefined && !this.aborted() && this.net.isRunning('a') && this.net.isRunning('b')) {
       await sleep(1000);
-      rttWarm = await runPing(
-        this.net,
-        'a',
-        this.net.overlayIp('b'),
-        this.o.pingCount,
-        this.o.pingIntervalSec,
-      ).catch(() => null);
+      rttWarm = await this.pingFromA(this.net.overlayIp('b')).catch(() => null);
     }
     // VmHWM is cumulative since start: read it while the nodes still run.
     const hwm = { a: treeMemory(this.net.nodePid('a')), b: treeMemory(this.net.nodePid('b')) };

@@ -19,6 +19,7 @@ export {
   type FirewallPacket,
   newFirewallPacket,
   parsePacket,
+  type TcpRttSamples,
 } from '@nebula-ts/firewall';
 export {
   decodeHandshake,
