@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "tun_linux",
-      "sources": ["src/native/tun_linux.cc", "<!(node -p \"require('path').relative('.', require('@nebula-ts/native-common').pollerSource)\")"],
+      "sources": ["src/native/tun_linux.cc", "src/native/offload.cc", "<!(node -p \"require('path').relative('.', require('@nebula-ts/native-common').pollerSource)\")"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!(node -p \"require('@nebula-ts/native-common').include\")"

@@ -411,6 +411,7 @@ export function parseConfig(raw: RawConfig): ParsedConfig {
     tx_queue: r.int('tun.tx_queue', 500, { min: 0 }),
     drop_local_broadcast: r.bool('tun.drop_local_broadcast', false),
     drop_multicast: r.bool('tun.drop_multicast', false),
+    tso: r.bool('tun.tso', true),
     routes,
     unsafe_routes: unsafeRoutes,
   };

@@ -125,6 +125,12 @@ export interface TunConfig {
   readonly drop_local_broadcast: boolean;
   /** false */
   readonly drop_multicast: boolean;
+  /**
+   * true. Not a 1.6.1 key (1.6.1 ignores it): TCP segmentation offload on the tun device, with
+   * segmentation and merging done by the node (see @nebula-ts/tun-linux `tso`). Falls back to a
+   * plain device when the kernel lacks it.
+   */
+  readonly tso: boolean;
   readonly routes: readonly TunRoute[];
   readonly unsafe_routes: readonly TunUnsafeRoute[];
 }

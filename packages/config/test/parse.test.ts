@@ -59,6 +59,7 @@ describe('parseConfig defaults (1.6.1)', () => {
       tx_queue: 500,
       drop_local_broadcast: false,
       drop_multicast: false,
+      tso: true,
       routes: [],
       unsafe_routes: [],
     });

@@ -17,6 +17,7 @@
  */
 export { E2eError, type E2eErrorCode, isE2eError } from './errors.js';
 export type { RunResult } from './internal/run.js';
+export { TCP_TRANSFER_SCRIPT } from './internal/tcp-transfer-script.js';
 export * from './probe/index.js';
 export { requireBinary, requireGoNebula, requireRoot } from './require.js';
 export {

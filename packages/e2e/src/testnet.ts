@@ -85,6 +85,8 @@ export interface BaseConfigOptions {
   readonly logLevel?: string;
   readonly logFormat?: 'text' | 'json';
   readonly mtu?: number;
+  /** `tun.tso`; absent: the node's default. */
+  readonly tso?: boolean;
   readonly tunDev?: string;
   readonly punch?: boolean;
   readonly interval?: number;
@@ -318,6 +320,7 @@ export class Testnet {
         drop_multicast: false,
         tx_queue: 500,
         mtu: opts.mtu ?? 1300,
+        ...(opts.tso === undefined ? {} : { tso: opts.tso }),
       },
       logging: { level: opts.logLevel ?? 'info', format: opts.logFormat ?? 'text' },
       firewall: {

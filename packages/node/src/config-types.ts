@@ -61,6 +61,8 @@ export interface NodeConfig {
     readonly tx_queue: number;
     readonly drop_local_broadcast: boolean;
     readonly drop_multicast: boolean;
+    /** TCP segmentation offload on the tun (ours, not 1.6.1's); absent = true. */
+    readonly tso?: boolean;
     readonly routes: ReadonlyArray<{ readonly route: NodeCidr; readonly mtu: number }>;
     readonly unsafe_routes: ReadonlyArray<{
       readonly route: NodeCidr;

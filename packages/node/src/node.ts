@@ -408,7 +408,7 @@ export class NebulaNode {
     if (cfg.tun.disabled) {
       tun = new DisabledTun(this.table.stats, 0);
     } else {
-      const dev = await openNodeTun(cfg, this.pkiState.cert, 1, false);
+      const dev = await openNodeTun(cfg, this.pkiState.cert, 1, false, this.log);
       this.tunDevice = dev;
       tun = dev.queues[0]!;
     }
@@ -1251,14 +1251,23 @@ export async function openNodeTun(
   cert: NebulaCertificate,
   queues: number,
   multiQueue: boolean,
+  log?: Logger,
 ) {
   const tunMod = await import('@nebula-ts/tun-linux');
-  const opts: { name?: string; queues: number; multiQueue?: boolean } = { queues };
+  const opts: { name?: string; queues: number; multiQueue?: boolean; tso?: boolean } = { queues };
   if (cfg.tun.dev) opts.name = cfg.tun.dev;
   if (multiQueue) opts.multiQueue = true;
+  const tso = cfg.tun.tso !== false;
   let dev: ReturnType<typeof tunMod.openTun>;
   try {
-    dev = tunMod.openTun(opts);
+    try {
+      dev = tunMod.openTun(tso ? { ...opts, tso: true } : opts);
+    } catch (e) {
+      // A kernel without IFF_VNET_HDR or TSO4 on tun refuses the ioctl; run as 1.6.1 does.
+      if (!tso || !tunMod.isTunError(e) || e.code !== 'ERR_TUN_SYSCALL') throw e;
+      log?.warn({ err: errMsg(e) }, 'tun.tso: offload unavailable, using a plain tun device');
+      dev = tunMod.openTun(opts);
+    }
   } catch (e) {
     throw new NodeError('ERR_NODE_TUN', `failed to get a tun/tap device: ${errMsg(e)}`, { cause: e });
   }

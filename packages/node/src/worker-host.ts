@@ -54,7 +54,7 @@ export const WorkerRoutines = {
     let fds: number[] = [];
     let dev: Awaited<ReturnType<typeof openNodeTun>> | null = null;
     if (!cfg.tun.disabled) {
-      dev = await openNodeTun(cfg, o.cert, o.routines, true);
+      dev = await openNodeTun(cfg, o.cert, o.routines, true, log);
       fds = dev.queues.map((q) => q.fd);
       o.onTun(dev);
     }
@@ -70,6 +70,7 @@ export const WorkerRoutines = {
           table: o.table.buffers,
           firewall: o.firewallShared(),
           tunFd: fds[index] ?? -1,
+          tunTso: dev?.tso === true,
           udp: {
             host: cfg.listen.host,
             port,

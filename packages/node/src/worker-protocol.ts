@@ -22,6 +22,8 @@ export interface WorkerInit {
   readonly firewall: FirewallShared;
   /** tun queue fd opened by the main thread, or -1 for `tun.disabled`. */
   readonly tunFd: number;
+  /** The device was opened with `tso`: the worker's queue splits and merges segments too. */
+  readonly tunTso: boolean;
   readonly udp: {
     readonly host: string;
     readonly port: number;

@@ -46,7 +46,9 @@ try {
     writeBuffer: init.udp.writeBuffer,
   });
   const tun: TunQueueLike =
-    init.tunFd >= 0 ? openTunQueue(init.tunFd) : new DisabledTun(table.stats, init.index);
+    init.tunFd >= 0
+      ? openTunQueue(init.tunFd, { tso: init.tunTso })
+      : new DisabledTun(table.stats, init.index);
   const aead = createBatchAead(init.aead);
 
   const copyAddr = (addrs: Uint32Array, i: number): Uint32Array =>

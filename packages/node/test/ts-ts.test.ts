@@ -29,6 +29,16 @@ async function dns(net: Testnet, name: string, qtype = 1, port = DNS_PORT): Prom
   return JSON.parse(r.stdout) as DnsReply;
 }
 
+/** Average bytes per packet the kernel counted on nebula1 of `host`, each direction. */
+async function tunAverages(net: Testnet, host: string): Promise<{ tx: number; rx: number }> {
+  const r = await net.exec(host, ['ip', '-j', '-s', 'link', 'show', 'nebula1'], { timeoutMs: 5000 });
+  const [link] = JSON.parse(r.stdout) as Array<{
+    stats64: { tx: { bytes: number; packets: number }; rx: { bytes: number; packets: number } };
+  }>;
+  const s = link!.stats64;
+  return { tx: s.tx.bytes / s.tx.packets, rx: s.rx.bytes / s.rx.packets };
+}
+
 describe('TS ↔ TS through a TS lighthouse with tun disabled; a runs 2 routines', () => {
   let net: Testnet;
 
@@ -45,7 +55,8 @@ describe('TS ↔ TS through a TS lighthouse with tun disabled; a runs 2 routines
     net.writeConfig('lh', lh);
     net.writeConfig('a', net.baseConfig('a', { logFormat: 'json', routines: 2 }));
     // serve_dns on a non-lighthouse is refused with a warning (1.6.1).
-    const b = net.baseConfig('b', { logFormat: 'json' }) as Record<string, unknown> & {
+    // b runs a plain tun (tun.tso false), a the default TSO one.
+    const b = net.baseConfig('b', { logFormat: 'json', tso: false }) as Record<string, unknown> & {
       lighthouse: Record<string, unknown>;
     };
     b.lighthouse = { ...b.lighthouse, serve_dns: true, dns: { host: '127.0.0.1', port: DNS_PORT } };
@@ -103,11 +114,19 @@ describe('TS ↔ TS through a TS lighthouse with tun disabled; a runs 2 routines
     expect(r.received).toBe(3);
   });
 
-  it('TCP both ways through the routines arrives intact', async () => {
+  it('TCP both ways through the routines arrives intact, with TSO on a and a plain tun on b', async () => {
     const ab = await net.tcpTransfer('a', 'b', { bytes: 4 << 20 });
     expect(ab.receivedSha).toBe(ab.sentSha);
     const ba = await net.tcpTransfer('b', 'a', { bytes: 4 << 20, port: 5301 });
     expect(ba.receivedSha).toBe(ba.sentSha);
+    // The kernel counts one packet per tun read or write: on a (tun.tso default) the super-segments
+    // it handed over and the merged runs we wrote average above the MTU; on b (tun.tso false) none can.
+    const a = await tunAverages(net, 'a');
+    expect(a.tx).toBeGreaterThan(1300);
+    expect(a.rx).toBeGreaterThan(1300);
+    const b = await tunAverages(net, 'b');
+    expect(b.tx).toBeLessThanOrEqual(1300);
+    expect(b.rx).toBeLessThanOrEqual(1300);
   });
 
   it('SIGHUP swaps the firewall in every routine worker (new TCP flows refused, then allowed again)', async () => {

@@ -30,6 +30,7 @@ export {
   type ReadableCallback,
   type RouteOptions,
   TunDevice,
+  type TunOffloadStats,
   type TunOffloads,
   TunQueue,
 } from './tun.js';

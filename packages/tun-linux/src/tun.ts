@@ -13,6 +13,7 @@ import {
   IFF_UP,
   IFF_VNET_HDR,
   MAX_QUEUES,
+  type NativeOffload,
   type NativePoller,
   native,
   TUN_F_CSUM,
@@ -55,6 +56,14 @@ export interface OpenTunOptions {
   vnetHdr?: boolean;
   /** TUNSETOFFLOAD flags, only with `vnetHdr`. */
   offloads?: TunOffloads;
+  /**
+   * TCP segmentation offload, handled by this package: sets IFF_VNET_HDR and the csum + tso4
+   * offloads, and keeps the headers out of the caller's way. `read` splits the kernel's TCP
+   * super-segments (up to 64 KiB) into MTU-sized packets and completes partial checksums; `write`
+   * merges runs of in-order segments of one TCP flow into one GSO write. Packets in the arena
+   * stay plain IPv4 packets. Excludes `vnetHdr` and `offloads`.
+   */
+  tso?: boolean;
 }
 
 export interface OpenTunQueueOptions {
@@ -63,6 +72,25 @@ export interface OpenTunQueueOptions {
   offloads?: TunOffloads;
   /** For an fd handed over as a number: close it on `close()` (default false: the opener owns it). */
   own?: boolean;
+  /** The device was opened with `tso` (see OpenTunOptions.tso); must match it. */
+  tso?: boolean;
+}
+
+/** Counters of a `tso` queue since it was opened. */
+export interface TunOffloadStats {
+  /** TCP super-segments read from the kernel. */
+  superReads: number;
+  /** Packets those were split into. */
+  segments: number;
+  /** Packets whose checksum the kernel left to us (CHECKSUM_PARTIAL), completed. */
+  checksumsCompleted: number;
+  /** Reads dropped: malformed vnet header or a GSO type other than TCPv4. */
+  readDropped: number;
+  /** GSO writes of merged segments, and the packets they carried. */
+  mergedWrites: number;
+  mergedPackets: number;
+  /** 1 when the kernel refused a GSO write (EINVAL) and merging was turned off. */
+  mergeRefused: number;
 }
 
 export interface RouteOptions {
@@ -117,6 +145,9 @@ function offloadFlags(o: TunOffloads | undefined): number {
   return f;
 }
 
+/** The offloads a `tso` device asks for. */
+const TSO_OFFLOADS = TUN_F_CSUM | TUN_F_TSO4;
+
 function setupVnet(fd: number, vnetHdr: boolean, offloads: number, what: string): void {
   if (!vnetHdr) return;
   try {
@@ -141,16 +172,36 @@ export class TunQueue {
   readonly name: string;
   /** Index inside its TunDevice, or -1 for a queue attached with `openTunQueue`. */
   readonly index: number;
-  /** True when every packet carries a 10-byte virtio_net_hdr in front. */
+  /** True when every packet carries a 10-byte virtio_net_hdr in front (raw `vnetHdr` mode). */
   readonly vnetHdr: boolean;
+  /** True when this package handles TCP segmentation offload (see OpenTunOptions.tso). */
+  readonly tso: boolean;
+  readonly #offload: NativeOffload | null;
 
   /** @internal use openTun / openTunQueue */
-  constructor(fd: number, name: string, index: number, vnetHdr: boolean, owned: boolean) {
+  constructor(fd: number, name: string, index: number, vnetHdr: boolean, owned: boolean, tso = false) {
     this.#fd = fd;
     this.name = name;
     this.index = index;
-    this.vnetHdr = vnetHdr;
+    this.tso = tso;
+    this.vnetHdr = vnetHdr && !tso;
     this.#owned = owned;
+    this.#offload = tso ? new native.TunOffload() : null;
+  }
+
+  /** TSO counters, or null on a queue without `tso`. */
+  offloadStats(): TunOffloadStats | null {
+    if (this.#offload === null) return null;
+    const s = this.#offload.stats();
+    return {
+      superReads: s[0]!,
+      segments: s[1]!,
+      checksumsCompleted: s[2]!,
+      readDropped: s[3]!,
+      mergedWrites: s[4]!,
+      mergedPackets: s[5]!,
+      mergeRefused: s[6]!,
+    };
   }
 
   /** The queue's fd; -1 once closed. */
@@ -176,6 +227,8 @@ export class TunQueue {
   ): number {
     if (this.#fd < 0) throw new TunError('ERR_TUN_CLOSED', `tun queue ${this.name}: read after close`);
     try {
+      if (this.#offload !== null)
+        return this.#offload.read(this.#fd, buf, offsets, lengths, max, slotCapacity);
       return native.read(this.#fd, buf, offsets, lengths, max, slotCapacity);
     } catch (e) {
       throw fromNative(e, `read tun ${this.name}`);
@@ -190,6 +243,7 @@ export class TunQueue {
   write(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
     if (this.#fd < 0) throw new TunError('ERR_TUN_CLOSED', `tun queue ${this.name}: write after close`);
     try {
+      if (this.#offload !== null) return this.#offload.write(this.#fd, buf, offsets, lengths, count);
       return native.write(this.#fd, buf, offsets, lengths, count);
     } catch (e) {
       throw fromNative(e, `write tun ${this.name}`);
@@ -247,13 +301,15 @@ export class TunDevice {
   readonly name: string;
   readonly multiQueue: boolean;
   readonly vnetHdr: boolean;
+  readonly tso: boolean;
 
   /** @internal use openTun */
-  constructor(name: string, queues: TunQueue[], multiQueue: boolean, vnetHdr: boolean) {
+  constructor(name: string, queues: TunQueue[], multiQueue: boolean, vnetHdr: boolean, tso = false) {
     this.name = name;
     this.#queues = queues;
     this.multiQueue = multiQueue;
-    this.vnetHdr = vnetHdr;
+    this.vnetHdr = vnetHdr && !tso;
+    this.tso = tso;
   }
 
   get queues(): readonly TunQueue[] {
@@ -352,7 +408,7 @@ export class TunDevice {
   addQueue(): TunQueue {
     this.#check('addQueue');
     if (!this.multiQueue) throw new RangeError(`tun ${this.name} was opened without multiQueue`);
-    const q = attach(this.name, this.vnetHdr, 0, this.#queues.length);
+    const q = attach(this.name, this.vnetHdr || this.tso, 0, this.#queues.length, this.tso);
     this.#queues.push(q);
     return q;
   }
@@ -398,7 +454,7 @@ export class TunDevice {
   }
 }
 
-function attach(name: string, vnetHdr: boolean, offloads: number, index: number): TunQueue {
+function attach(name: string, vnetHdr: boolean, offloads: number, index: number, tso: boolean): TunQueue {
   const flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | (vnetHdr ? IFF_VNET_HDR : 0);
   let fd: number;
   let kname: string;
@@ -413,7 +469,7 @@ function attach(name: string, vnetHdr: boolean, offloads: number, index: number)
     native.close(fd);
     throw e;
   }
-  return new TunQueue(fd, kname, index, vnetHdr, true);
+  return new TunQueue(fd, kname, index, vnetHdr, true, tso);
 }
 
 /**
@@ -430,8 +486,11 @@ export function openTun(options: OpenTunOptions = {}): TunDevice {
   }
   if (options.multiQueue === false && queues > 1) throw new RangeError('queues > 1 needs multiQueue');
   const multiQueue = queues > 1 || options.multiQueue === true;
-  const vnetHdr = options.vnetHdr === true;
-  const offloads = offloadFlags(options.offloads);
+  const tso = options.tso === true;
+  if (tso && (options.vnetHdr !== undefined || options.offloads !== undefined))
+    throw new RangeError('tso sets the vnet header and offloads itself: drop vnetHdr/offloads');
+  const vnetHdr = tso || options.vnetHdr === true;
+  const offloads = tso ? TSO_OFFLOADS : offloadFlags(options.offloads);
   if (offloads !== 0 && !vnetHdr) throw new RangeError('offloads need vnetHdr: true');
 
   const flags = IFF_TUN | IFF_NO_PI | (multiQueue ? IFF_MULTI_QUEUE : 0) | (vnetHdr ? IFF_VNET_HDR : 0);
@@ -442,15 +501,15 @@ export function openTun(options: OpenTunOptions = {}): TunDevice {
   } catch (e) {
     throw fromNative(e, `open tun ${name === '' ? '(kernel-named)' : name}`);
   }
-  const list = [new TunQueue(fd0, kname, 0, vnetHdr, true)];
+  const list = [new TunQueue(fd0, kname, 0, vnetHdr, true, tso)];
   try {
     setupVnet(fd0, vnetHdr, offloads, `configure vnet header on ${kname}`);
-    for (let i = 1; i < queues; i++) list.push(attach(kname, vnetHdr, offloads, i));
+    for (let i = 1; i < queues; i++) list.push(attach(kname, vnetHdr, offloads, i, tso));
   } catch (e) {
     for (const q of list) q.close();
     throw e;
   }
-  return new TunDevice(kname, list, multiQueue, vnetHdr);
+  return new TunDevice(kname, list, multiQueue, vnetHdr, tso);
 }
 
 /**
@@ -459,7 +518,8 @@ export function openTun(options: OpenTunOptions = {}): TunDevice {
  * the thread that opened it (fds are process-wide; not closed unless `own`).
  */
 export function openTunQueue(target: string | number, options: OpenTunQueueOptions = {}): TunQueue {
-  const vnetHdr = options.vnetHdr === true;
+  const tso = options.tso === true;
+  const vnetHdr = tso || options.vnetHdr === true;
   if (typeof target === 'number') {
     if (!Number.isInteger(target) || target < 0)
       throw new RangeError(`fd must be a non-negative integer, got ${target}`);
@@ -470,9 +530,12 @@ export function openTunQueue(target: string | number, options: OpenTunQueueOptio
     } catch (e) {
       throw fromNative(e, `fd ${target} is not a tun queue`);
     }
-    return new TunQueue(target, name, -1, (flags & IFF_VNET_HDR) !== 0, options.own === true);
+    const hasVnet = (flags & IFF_VNET_HDR) !== 0;
+    if (tso && !hasVnet) throw new RangeError(`fd ${target}: tso needs a queue opened with tso`);
+    return new TunQueue(target, name, -1, hasVnet, options.own === true, tso);
   }
   const name = checkName(target);
   if (name === '') throw new RangeError('openTunQueue(name): name must not be empty');
-  return attach(name, vnetHdr, offloadFlags(options.offloads), -1);
+  const offloads = tso ? TSO_OFFLOADS : offloadFlags(options.offloads);
+  return attach(name, vnetHdr, offloads, -1, tso);
 }

@@ -22,6 +22,9 @@ describe('argument validation', () => {
   it('rejects offloads without vnetHdr or tso without csum', () => {
     expect(() => openTun({ offloads: { csum: true } })).toThrow(/need vnetHdr/);
     expect(() => openTun({ vnetHdr: true, offloads: { tso4: true } })).toThrow(/need csum/);
+    // tso owns the vnet header and offloads; mixing them is refused before any syscall.
+    expect(() => openTun({ tso: true, vnetHdr: true })).toThrow(/tso sets the vnet header/);
+    expect(() => openTun({ tso: true, offloads: { csum: true } })).toThrow(/tso sets the vnet header/);
   });
   it('rejects a bad prefix, CIDR or MTU in the Nebula plan', () => {
     expect(() => planNebulaTun({ vpnIp: '203.0.113.1', prefixLen: 33 })).toThrow(RangeError);

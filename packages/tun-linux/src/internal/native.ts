@@ -7,8 +7,33 @@ export interface NativePoller {
   close(): void;
 }
 
+/** Per-queue TSO state (src/native/offload.cc): read/write as below, with segmentation and merging. */
+export interface NativeOffload {
+  read(
+    fd: number,
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    max: number,
+    slotCapacity: number,
+  ): number;
+  write(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  /** The run lengths `write` would merge the batch into (tests). */
+  plan(
+    fd: number,
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    count: number,
+    runs: Uint32Array,
+  ): number;
+  /** [superReads, segmentsOut, csumCompleted, readDropped, mergedWrites, mergedPackets, mergeRefused] */
+  stats(): number[];
+}
+
 export interface TunNative {
   Poller: new (fd: number, cb: (status: number, events: number) => void) => NativePoller;
+  TunOffload: new () => NativeOffload;
   openQueue(name: string, flags: number): [fd: number, name: string];
   getFeatures(): number;
   getQueueInfo(fd: number): [name: string, flags: number];

@@ -1,7 +1,9 @@
 // Thin syscall shim for Linux tun devices: open/attach queues, a few ioctls, one rtnetlink
-// request/ack round trip, and batched read/write loops. Every decision (flags, which routes,
-// MTU arithmetic, netlink message layout) is made in TypeScript; errors leave as errno + syscall.
+// request/ack round trip, and batched read/write loops (offload.cc has the loops for TSO queues).
+// Every decision (flags, which routes, MTU arithmetic, netlink message layout) is made in
+// TypeScript; errors leave as errno + syscall.
 #include "nebula_native.h"
+#include "tun_offload.h"
 
 #include <fcntl.h>
 #include <net/if.h>  // before the linux/ headers: glibc and uapi both define struct ifreq
@@ -378,6 +380,7 @@ Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Poller", nebula::Poller::Define(env));
+  exports.Set("TunOffload", nebula::TunOffload::Define(env));
   exports.Set("openQueue", Napi::Function::New(env, OpenQueue, "openQueue"));
   exports.Set("getFeatures", Napi::Function::New(env, GetFeatures, "getFeatures"));
   exports.Set("getQueueInfo", Napi::Function::New(env, GetQueueInfo, "getQueueInfo"));
