@@ -117,6 +117,10 @@ describe('decoder errors carry Go 1.6.1 messages', () => {
     ['varint past 10 bytes', unhex('0a0b28ffffffffffffffffffff01'), WIRE],
     ['10th varint byte > 1', unhex('0a0b28ffffffffffffffffff02'), WIRE],
     ['field number 0', unhex('0a020000'), WIRE],
+    // The largest valid field number is skipped as unknown; one more is malformed, also nested.
+    ['unknown field 2^29 - 1 skipped', unhex('f8ffffff0f00'), 'encoded Details was nil'],
+    ['field number 2^29', unhex('808080801000'), WIRE],
+    ['field number 2^29 in Details', unhex('0a06808080801000'), WIRE],
     ['wire type 7', unhex('0a020f00'), WIRE],
     ['stray end group', unhex('0c'), WIRE],
     ['unterminated group', unhex('0a020b08'), WIRE],

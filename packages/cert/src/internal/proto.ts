@@ -9,8 +9,9 @@ import { CertError } from '../errors.js';
 // protobuf-go picks ' ' or U+00A0 after "proto:" per build (internal/detrand, to discourage
 // matching on error text); Debian's nebula 1.6.1 binary prints U+00A0.
 const WIRE_ERROR = 'proto:\u00a0cannot parse invalid wire-format data';
-// protobuf-go accepts any tag whose number fits an int32 (unknown fields are skipped).
-const MAX_FIELD_NUMBER = 2_147_483_647;
+// protobuf-go's decoder refuses field numbers above protowire.MaxValidNumber (2^29 - 1), known or
+// not; below that, unknown fields are skipped. (Checked with Debian's nebula-cert print.)
+const MAX_FIELD_NUMBER = 536_870_911;
 const TWO_32 = 4_294_967_296;
 
 export const WireType = { Varint: 0, Fixed64: 1, Bytes: 2, StartGroup: 3, EndGroup: 4, Fixed32: 5 } as const;

@@ -235,6 +235,7 @@ export function segmentBatch(maxSegment = 1400, maxPackets = 80): fc.Arbitrary<U
             fixChecksums(p);
             break;
           case 'seq': {
+            if (p.length < 40) break; // truncated below the TCP header
             const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
             v.setUint32(24, (v.getUint32(24) + m.delta) >>> 0);
             fixChecksums(p);
