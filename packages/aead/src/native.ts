@@ -8,6 +8,8 @@ interface NativeAddon {
     clearKey(slot: number): void;
     sealBatch(buf: Uint8Array, meta: Uint32Array, count: number): void;
     openBatch(buf: Uint8Array, meta: Uint32Array, count: number, results: Uint8Array): number;
+    bindSeal(buf: Uint8Array, meta: Uint32Array): (count: number) => void;
+    bindOpen(buf: Uint8Array, meta: Uint32Array, results: Uint8Array): (count: number) => number;
     close(): void;
   };
   opensslVersion: string;
@@ -61,6 +63,8 @@ export function createNativeBatchAead(): BatchAead {
     clearKey: (slot) => n.clearKey(slot),
     sealBatch: (buf, meta, count) => n.sealBatch(buf, meta, count),
     openBatch: (buf, meta, count, results) => n.openBatch(buf, meta, count, results),
+    bindSeal: (buf, meta) => n.bindSeal(buf, meta),
+    bindOpen: (buf, meta, results) => n.bindOpen(buf, meta, results),
     close: () => n.close(),
   };
 }

@@ -260,6 +260,56 @@ describe('@nebula-ts/aead', () => {
     );
   });
 
+  it('native bound seal/open (bindSeal/bindOpen) give the bytes and results of sealBatch/openBatch', () => {
+    const a = keyed('native');
+    expect(a.bindSeal).toBeTypeOf('function');
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.oneof(fc.nat(64), fc.nat(1400)), fc.nat(3), fc.boolean()), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        (spec) => {
+          const b = makeBatch(
+            spec.map(([s]) => s),
+            spec.map(([, k]) => SLOT_IDS[k]!),
+          );
+          const viaCall = b.buf.slice();
+          a.sealBatch(viaCall, b.meta, b.count);
+          // The bound function reads the arrays at call time: fill them after binding.
+          const buf = new Uint8Array(b.buf.length);
+          const meta = new Uint32Array(b.meta.length);
+          const seal = a.bindSeal!(buf, meta);
+          buf.set(b.buf);
+          meta.set(b.meta);
+          seal(b.count);
+          expect(toHex(buf)).toBe(toHex(viaCall));
+          // Tamper some packets; bound open must agree with openBatch packet by packet.
+          spec.forEach(([, , bad], i) => {
+            if (bad) buf[b.meta[3 * i + 1]! + HEADER_LEN]! ^= 1;
+          });
+          const copy = buf.slice();
+          const ometa = toOpenMeta(b.meta);
+          const r1 = new Uint8Array(b.count);
+          const n1 = a.openBatch(copy, ometa, b.count, r1);
+          const r2 = new Uint8Array(b.count);
+          const open = a.bindOpen!(buf, ometa, r2);
+          expect(open(b.count)).toBe(n1);
+          expect([...r2]).toEqual([...r1]);
+          expect(toHex(buf)).toBe(toHex(copy));
+        },
+      ),
+      { numRuns: Math.max(20, Math.floor(numRuns / 20)) },
+    );
+    const seal = a.bindSeal!(new Uint8Array(64), new Uint32Array(3));
+    expect(codeOf(() => seal(2))).toBe('ERR_AEAD_BAD_META');
+    expect(codeOf(() => seal(-1))).toBe('ERR_AEAD_BAD_META');
+    expect(codeOf(() => (seal as unknown as (x: string) => void)('1'))).toBe('ERR_AEAD_ARGUMENT');
+    const open = a.bindOpen!(new Uint8Array(64), new Uint32Array(6), new Uint8Array(1));
+    expect(codeOf(() => open(2))).toBe('ERR_AEAD_BAD_META');
+    expect(open(1)).toBe(0);
+  });
+
   it.each(KINDS)(
     'fuzz (%s): arbitrary meta never corrupts memory outside the packets, results are 0/1',
     (kind) => {

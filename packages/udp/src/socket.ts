@@ -213,6 +213,49 @@ export class UdpSocket {
     }
   }
 
+  /**
+   * `recvBatch` on arrays fixed now, as a function of `max` and `slotCapacity` alone: a data path
+   * that always receives into the same arena skips the per-call argument work (most of a lone
+   * packet's cost in an idle process). The arrays stay pinned while the function lives; do not
+   * transfer them.
+   */
+  bindRecv(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    addrs: Uint32Array,
+  ): (max: number, slotCapacity: number) => number {
+    this.#check();
+    const bound = this.#native.bindRecv(buf, offsets, lengths, addrs);
+    return (max, slotCapacity) => {
+      this.#check();
+      try {
+        return bound(max, slotCapacity);
+      } catch (e) {
+        throw this.#wrap(e);
+      }
+    };
+  }
+
+  /** `sendBatch` on arrays fixed now, as `bindRecv`. */
+  bindSend(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    addrs: Uint32Array,
+  ): (count: number) => number {
+    this.#check();
+    const bound = this.#native.bindSend(buf, offsets, lengths, addrs);
+    return (count) => {
+      this.#check();
+      try {
+        return bound(count);
+      } catch (e) {
+        throw this.#wrap(e);
+      }
+    };
+  }
+
   /** One datagram to slot `i` of `addrs` (control traffic). Throws on failure. */
   sendTo(buf: Uint8Array, off: number, len: number, addrs: Uint32Array, i: number): void {
     this.#check();

@@ -30,11 +30,15 @@ async function roundTrip(
   dest: string,
   opts: UdpSocketOptions,
   total: number,
+  bound = false,
 ): Promise<{ gsoSends: number; groCoalesced: number }> {
   const rx = sock({ host, readBuffer: 8 << 20, ...opts });
   const tx = sock({ host, writeBuffer: 8 << 20, ...opts });
   const got = collect(rx);
   const out = createSlots(64);
+  const send = bound
+    ? tx.bindSend(out.buf, out.offsets, out.lengths, out.addrs)
+    : (n: number) => tx.sendBatch(out.buf, out.offsets, out.lengths, out.addrs, n);
   const rnd = prng(0x5eed + total);
   const sent: Buffer[] = [];
   for (let base = 0; base < total; base += 64) {
@@ -49,7 +53,7 @@ async function roundTrip(
       parseAddr(`${dest}:${rx.port}`, out.addrs, i);
       sent.push(Buffer.from(out.buf.subarray(off, off + len)));
     }
-    expect(tx.sendBatch(out.buf, out.offsets, out.lengths, out.addrs, n)).toBe(n);
+    expect(send(n)).toBe(n);
     await waitFor(() => got.payloads.length >= base + n, 5000, `packets ${base}..${base + n}`);
   }
   expect(got.payloads.length).toBe(total);
@@ -240,6 +244,35 @@ describe('control path, buffers, meminfo, close', () => {
     expect(m.sndbuf).toBe(4 << 20);
     expect(m.rmem_alloc).toBeGreaterThan(1000); // the datagram waits unread
     expect(() => s.setBuffers({ readBuffer: -1 })).toThrow(RangeError);
+  });
+
+  it('bound send and receive (bindSend/bindRecv) carry every byte and address', async () => {
+    expect(await roundTrip('127.0.0.1', '127.0.0.1', {}, 500, true)).toBeDefined();
+    const rx = sock({ host: '127.0.0.1' });
+    const tx = sock({ host: '127.0.0.1' });
+    const inSlots = createSlots(64);
+    const recv = rx.bindRecv(inSlots.buf, inSlots.offsets, inSlots.lengths, inSlots.addrs);
+    const out = createSlots(8);
+    for (let i = 0; i < 8; i++) {
+      out.buf.fill(i + 1, out.offsets[i]!, out.offsets[i]! + 100 + i);
+      out.lengths[i] = 100 + i;
+      parseAddr(`127.0.0.1:${rx.port}`, out.addrs, i);
+    }
+    expect(tx.sendBatch(out.buf, out.offsets, out.lengths, out.addrs, 8)).toBe(8);
+    const got: number[] = [];
+    await waitFor(
+      () => {
+        const n = recv(64, 9000);
+        for (let i = 0; i < n; i++) got.push(inSlots.lengths[i]! * 1000 + inSlots.buf[inSlots.offsets[i]!]!);
+        return got.length >= 8;
+      },
+      5000,
+      'bound recv',
+    );
+    expect(got).toEqual([...Array(8).keys()].map((i) => (100 + i) * 1000 + i + 1));
+    expect(() => recv(65, 9000)).toThrow(/max exceeds/);
+    rx.close();
+    expect(() => recv(1, 9000)).toThrow(expect.objectContaining({ code: 'ERR_UDP_CLOSED' }));
   });
 
   it('close is idempotent and later use fails with ERR_UDP_CLOSED', () => {

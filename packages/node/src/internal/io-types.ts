@@ -11,6 +11,9 @@ export interface BatchAead {
   clearKey(slot: number): void;
   sealBatch(buf: Uint8Array, meta: Uint32Array, count: number): void;
   openBatch(buf: Uint8Array, meta: Uint32Array, count: number, results: Uint8Array): number;
+  /** The same on arrays fixed at bind time (native: saves the per-call argument work). */
+  bindSeal?(buf: Uint8Array, meta: Uint32Array): (count: number) => void;
+  bindOpen?(buf: Uint8Array, meta: Uint32Array, results: Uint8Array): (count: number) => number;
 }
 
 export interface TunQueueLike {
@@ -22,6 +25,12 @@ export interface TunQueueLike {
     slotCapacity: number,
   ): number;
   write(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  bindRead?(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+  ): (max: number, slotCapacity: number) => number;
+  bindWrite?(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): (count: number) => number;
   onReadable(cb: () => void): void;
   pause?(): void;
   close(): void;
@@ -44,6 +53,18 @@ export interface UdpSocketLike {
     count: number,
   ): number;
   sendTo(buf: Uint8Array, off: number, len: number, addrs: Uint32Array, i: number): void;
+  bindRecv?(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    addrs: Uint32Array,
+  ): (max: number, slotCapacity: number) => number;
+  bindSend?(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    addrs: Uint32Array,
+  ): (count: number) => number;
   onReadable(cb: () => void): void;
   close(): void;
 }

@@ -18,6 +18,8 @@ export interface NativeOffload {
     slotCapacity: number,
   ): number;
   write(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  bindRead(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): BoundRead;
+  bindWrite(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): BoundWrite;
   /** The run lengths `write` would merge the batch into (tests). */
   plan(
     fd: number,
@@ -31,7 +33,13 @@ export interface NativeOffload {
   stats(): number[];
 }
 
+/** read/write on arrays fixed at bind time (see nebula::Pinned in native-common). */
+export type BoundRead = (fd: number, max: number, slotCapacity: number) => number;
+export type BoundWrite = (fd: number, count: number) => number;
+
 export interface TunNative {
+  bindRead(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): BoundRead;
+  bindWrite(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): BoundWrite;
   Poller: new (fd: number, cb: (status: number, events: number) => void) => NativePoller;
   TunOffload: new () => NativeOffload;
   openQueue(name: string, flags: number): [fd: number, name: string];

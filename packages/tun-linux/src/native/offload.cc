@@ -92,6 +92,8 @@ Napi::Function TunOffload::Define(Napi::Env env) {
   return DefineClass(env, "TunOffload",
                      {InstanceMethod("read", &TunOffload::Read), InstanceMethod("write", &TunOffload::Write),
                       InstanceMethod("plan", &TunOffload::Plan),
+                      InstanceMethod("bindRead", &TunOffload::BindRead),
+                      InstanceMethod("bindWrite", &TunOffload::BindWrite),
                       InstanceMethod("stats", &TunOffload::Stats)});
 }
 
@@ -121,9 +123,15 @@ bool TunOffload::ParseArgs(const Napi::CallbackInfo& info, Args* a, bool read) {
   a->bufLen = b.ByteLength();
   a->offsets = o.As<Napi::Uint32Array>().Data();
   a->lengths = l.As<Napi::Uint32Array>().Data();
-  size_t slots = std::min(o.ElementLength(), l.ElementLength());
-  int64_t n = info[4].As<Napi::Number>().Int64Value();
-  a->cap = read ? info[5].As<Napi::Number>().Int64Value() : 0;
+  a->slots = std::min(o.ElementLength(), l.ElementLength());
+  return Counts(env, a, read, info[4].As<Napi::Number>().Int64Value(),
+                read ? info[5].As<Napi::Number>().Int64Value() : 0);
+}
+
+// Checks the count (and slot capacity) against the arrays in `a` and stores them.
+bool TunOffload::Counts(Napi::Env env, Args* a, bool read, int64_t n, int64_t cap) {
+  a->cap = cap;
+  const size_t slots = a->slots;
   if (n < 0 || static_cast<size_t>(n) > slots || (read && a->cap <= 0)) {
     Napi::RangeError::New(env, "count exceeds offsets/lengths or slotCapacity <= 0").ThrowAsJavaScriptException();
     return false;
@@ -213,6 +221,10 @@ Napi::Value TunOffload::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Args a;
   if (!ParseArgs(info, &a, true)) return env.Undefined();
+  return ReadInto(env, a);
+}
+
+Napi::Value TunOffload::ReadInto(Napi::Env env, const Args& a) {
   uint32_t n = seg_ != nullptr ? DrainSegments(a, 0, a.n) : 0;
   while (n < a.n) {
     ssize_t r = read(a.fd, scratch_.get(), kVnetLen + kMaxPacket);
@@ -351,6 +363,10 @@ Napi::Value TunOffload::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Args a;
   if (!ParseArgs(info, &a, false)) return env.Undefined();
+  return WriteFrom(env, a);
+}
+
+Napi::Value TunOffload::WriteFrom(Napi::Env env, const Args& a) {
   uint32_t i = 0;
   while (i < a.n) {
     uint32_t hlen = 0, bytes = 0;
@@ -397,6 +413,62 @@ Napi::Value TunOffload::Plan(const Napi::CallbackInfo& info) {
     i += k;
   }
   return Napi::Number::New(env, m);
+}
+
+// ---- bound calls (see nebula::Pinned): bindRead/bindWrite(buf, offsets, lengths) return
+// read(fd, max, slotCapacity) / write(fd, count) on those arrays. ----
+
+struct TunOffload::Bound {
+  Pinned pins;
+  TunOffload* self = nullptr;
+  Args a{};
+};
+
+Napi::Value TunOffload::MakeBound(const Napi::CallbackInfo& info, bool read) {
+  Napi::Env env = info.Env();
+  auto* b = new Bound();
+  size_t offLen = 0, lenLen = 0;
+  if (info.Length() < 3 || !b->pins.Array(info[0], napi_uint8_array, &b->a.buf, &b->a.bufLen) ||
+      !b->pins.Array(info[1], napi_uint32_array, &b->a.offsets, &offLen) ||
+      !b->pins.Array(info[2], napi_uint32_array, &b->a.lengths, &lenLen)) {
+    delete b;
+    Napi::TypeError::New(env, "(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  b->a.slots = std::min(offLen, lenLen);
+  b->self = this;
+  b->pins.Keep(Value());
+  return BindFunction(env, read ? "read" : "write", read ? BoundRead : BoundWrite, b);
+}
+
+Napi::Value TunOffload::BindRead(const Napi::CallbackInfo& info) { return MakeBound(info, true); }
+Napi::Value TunOffload::BindWrite(const Napi::CallbackInfo& info) { return MakeBound(info, false); }
+
+// read(fd, max, slotCapacity) / write(fd, count)
+Napi::Value TunOffload::BoundRead(const Napi::CallbackInfo& info) {
+  auto* b = static_cast<Bound*>(info.Data());
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "read(fd, max, slotCapacity)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  b->a.fd = info[0].As<Napi::Number>().Int32Value();
+  if (!Counts(env, &b->a, true, info[1].As<Napi::Number>().Int64Value(), info[2].As<Napi::Number>().Int64Value()))
+    return env.Undefined();
+  return b->self->ReadInto(env, b->a);
+}
+
+Napi::Value TunOffload::BoundWrite(const Napi::CallbackInfo& info) {
+  auto* b = static_cast<Bound*>(info.Data());
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "write(fd, count)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  b->a.fd = info[0].As<Napi::Number>().Int32Value();
+  if (!Counts(env, &b->a, false, info[1].As<Napi::Number>().Int64Value(), 0)) return env.Undefined();
+  return b->self->WriteFrom(env, b->a);
 }
 
 // stats() -> [superReads, segmentsOut, csumCompleted, readDropped, mergedWrites, mergedPackets, mergeRefused]

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
 #include <string>
 
 namespace {
@@ -311,6 +312,9 @@ bool ParseBatch(const Napi::CallbackInfo& info, BatchArgs* a) {
   return true;
 }
 
+Napi::Value ReadLoop(Napi::Env env, const BatchArgs& a, int64_t max, int64_t cap);
+Napi::Value WriteLoop(Napi::Env env, const BatchArgs& a, int64_t count);
+
 // read(fd, buf, offsets, lengths, max, slotCapacity) -> count. Reads packet i to buf[offsets[i]]
 // (up to slotCapacity bytes) until EAGAIN or max; lengths[i] receives its size.
 Napi::Value ReadBatch(const Napi::CallbackInfo& info) {
@@ -331,6 +335,10 @@ Napi::Value ReadBatch(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
   }
+  return ReadLoop(env, a, max, cap);
+}
+
+Napi::Value ReadLoop(Napi::Env env, const BatchArgs& a, int64_t max, int64_t cap) {
   int64_t n = 0;
   while (n < max) {
     ssize_t r = read(a.fd, a.buf + a.offsets[n], static_cast<size_t>(cap));
@@ -364,6 +372,10 @@ Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
   }
+  return WriteLoop(env, a, count);
+}
+
+Napi::Value WriteLoop(Napi::Env env, const BatchArgs& a, int64_t count) {
   int64_t n = 0;
   while (n < count) {
     ssize_t r = write(a.fd, a.buf + a.offsets[n], a.lengths[n]);
@@ -378,7 +390,81 @@ Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
+// ---- bound calls (see nebula::Pinned): bindRead/bindWrite(buf, offsets, lengths) return
+// read(fd, max, slotCapacity) / write(fd, count) on those arrays. ----
+
+struct BoundBatch {
+  nebula::Pinned pins;
+  BatchArgs a{};
+};
+
+BoundBatch* PinBatch(const Napi::CallbackInfo& info) {
+  auto* b = new BoundBatch();
+  size_t offLen = 0, lenLen = 0;
+  if (info.Length() < 3 || !b->pins.Array(info[0], napi_uint8_array, &b->a.buf, &b->a.bufLen) ||
+      !b->pins.Array(info[1], napi_uint32_array, &b->a.offsets, &offLen) ||
+      !b->pins.Array(info[2], napi_uint32_array, &b->a.lengths, &lenLen)) {
+    delete b;
+    Napi::TypeError::New(info.Env(), "(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array)")
+        .ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  b->a.slots = std::min(offLen, lenLen);
+  return b;
+}
+
+// Checks (fd, n[, cap]) against the pinned arrays as ReadBatch/WriteBatch do.
+bool BoundArgs(const Napi::CallbackInfo& info, BatchArgs* a, bool read, int64_t* n, int64_t* cap) {
+  Napi::Env env = info.Env();
+  if (info.Length() < (read ? 3u : 2u) || !info[0].IsNumber() || !info[1].IsNumber() ||
+      (read && !info[2].IsNumber())) {
+    Napi::TypeError::New(env, read ? "(fd, max, slotCapacity)" : "(fd, count)").ThrowAsJavaScriptException();
+    return false;
+  }
+  a->fd = info[0].As<Napi::Number>().Int32Value();
+  *n = info[1].As<Napi::Number>().Int64Value();
+  *cap = read ? info[2].As<Napi::Number>().Int64Value() : 0;
+  if (*n < 0 || static_cast<size_t>(*n) > a->slots || (read && *cap <= 0)) {
+    Napi::RangeError::New(env, "count exceeds offsets/lengths or slotCapacity <= 0").ThrowAsJavaScriptException();
+    return false;
+  }
+  for (int64_t i = 0; i < *n; i++) {
+    size_t end = static_cast<size_t>(a->offsets[i]) + (read ? static_cast<size_t>(*cap) : a->lengths[i]);
+    if (end > a->bufLen) {
+      Napi::RangeError::New(env, "offsets[" + std::to_string(i) + "] exceeds the buffer").ThrowAsJavaScriptException();
+      return false;
+    }
+  }
+  return true;
+}
+
+Napi::Value BoundRead(const Napi::CallbackInfo& info) {
+  auto* b = static_cast<BoundBatch*>(info.Data());
+  int64_t n, cap;
+  if (!BoundArgs(info, &b->a, true, &n, &cap)) return info.Env().Undefined();
+  return ReadLoop(info.Env(), b->a, n, cap);
+}
+
+Napi::Value BoundWrite(const Napi::CallbackInfo& info) {
+  auto* b = static_cast<BoundBatch*>(info.Data());
+  int64_t n, cap;
+  if (!BoundArgs(info, &b->a, false, &n, &cap)) return info.Env().Undefined();
+  return WriteLoop(info.Env(), b->a, n);
+}
+
+Napi::Value BindRead(const Napi::CallbackInfo& info) {
+  BoundBatch* b = PinBatch(info);
+  return b ? nebula::BindFunction(info.Env(), "read", BoundRead, b) : info.Env().Undefined();
+}
+
+Napi::Value BindWrite(const Napi::CallbackInfo& info) {
+  BoundBatch* b = PinBatch(info);
+  return b ? nebula::BindFunction(info.Env(), "write", BoundWrite, b) : info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("bindRead", Napi::Function::New(env, BindRead, "bindRead"));
+  exports.Set("bindWrite", Napi::Function::New(env, BindWrite, "bindWrite"));
   exports.Set("Poller", nebula::Poller::Define(env));
   exports.Set("TunOffload", nebula::TunOffload::Define(env));
   exports.Set("openQueue", Napi::Function::New(env, OpenQueue, "openQueue"));

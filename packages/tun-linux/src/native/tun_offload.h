@@ -43,11 +43,21 @@ class TunOffload : public Napi::ObjectWrap<TunOffload> {
     size_t bufLen;
     uint32_t* offsets;
     uint32_t* lengths;
+    size_t slots;
     uint32_t n;
     int64_t cap;
   };
+  struct Bound;
 
   static bool ParseArgs(const Napi::CallbackInfo& info, Args* a, bool read);
+  static bool Counts(Napi::Env env, Args* a, bool read, int64_t n, int64_t cap);
+  Napi::Value ReadInto(Napi::Env env, const Args& a);
+  Napi::Value WriteFrom(Napi::Env env, const Args& a);
+  Napi::Value MakeBound(const Napi::CallbackInfo& info, bool read);
+  Napi::Value BindRead(const Napi::CallbackInfo& info);
+  Napi::Value BindWrite(const Napi::CallbackInfo& info);
+  static Napi::Value BoundRead(const Napi::CallbackInfo& info);
+  static Napi::Value BoundWrite(const Napi::CallbackInfo& info);
   bool CompleteChecksum(uint8_t* p, size_t len, const virtio_net_hdr& h);
   bool StartSegments(uint8_t* p, size_t len, const virtio_net_hdr& h, size_t cap);
   uint32_t DrainSegments(const Args& a, uint32_t slot, uint32_t max);

@@ -21,6 +21,18 @@ export interface NativeUdpSocket {
     count: number,
   ): number;
   sendTo(buf: Uint8Array, off: number, len: number, addrs: Uint32Array, i: number): number;
+  bindRecv(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    addrs: Uint32Array,
+  ): (max: number, slotCapacity: number) => number;
+  bindSend(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    addrs: Uint32Array,
+  ): (count: number) => number;
   setBuffers(read: number, write: number): [number, number];
   getBuffers(): [number, number];
   meminfo(out: Uint32Array): number;

@@ -111,6 +111,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
                            InstanceMethod("recvBatch", &UdpSocket::RecvBatch),
                            InstanceMethod("sendBatch", &UdpSocket::SendBatch),
                            InstanceMethod("sendTo", &UdpSocket::SendTo),
+                           InstanceMethod("bindRecv", &UdpSocket::BindRecv),
+                           InstanceMethod("bindSend", &UdpSocket::BindSend),
                            InstanceMethod("setBuffers", &UdpSocket::SetBuffers),
                            InstanceMethod("getBuffers", &UdpSocket::GetBuffers),
                            InstanceMethod("meminfo", &UdpSocket::Meminfo),
@@ -266,8 +268,12 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    uint32_t max = info[4].As<Napi::Number>().Uint32Value();
-    uint32_t cap = info[5].As<Napi::Number>().Uint32Value();
+    return RecvInto(env, buf, bufLen, offsets, offLen, lengths, lenLen, addrs, addrLen,
+                    info[4].As<Napi::Number>().Uint32Value(), info[5].As<Napi::Number>().Uint32Value());
+  }
+
+  Napi::Value RecvInto(Napi::Env env, uint8_t* buf, size_t bufLen, uint32_t* offsets, size_t offLen, uint32_t* lengths,
+                       size_t lenLen, uint32_t* addrs, size_t addrLen, uint32_t max, uint32_t cap) {
     if (max > offLen || max > lenLen || size_t(max) * 6 > addrLen) {
       Napi::RangeError::New(env, "recvBatch: max exceeds offsets/lengths/addrs").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -448,7 +454,12 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    uint32_t count = info[4].As<Napi::Number>().Uint32Value();
+    return SendFrom(env, buf, bufLen, offsets, offLen, lengths, lenLen, addrs, addrLen,
+                    info[4].As<Napi::Number>().Uint32Value());
+  }
+
+  Napi::Value SendFrom(Napi::Env env, uint8_t* buf, size_t bufLen, uint32_t* offsets, size_t offLen, uint32_t* lengths,
+                       size_t lenLen, uint32_t* addrs, size_t addrLen, uint32_t count) {
     if (count > offLen || count > lenLen || size_t(count) * 6 > addrLen) {
       Napi::RangeError::New(env, "sendBatch: count exceeds offsets/lengths/addrs").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -511,6 +522,60 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       k++;
     }
     return Napi::Number::New(env, consumed);
+  }
+
+  // ---- bound calls (see nebula::Pinned): bindRecv/bindSend(buf, offsets, lengths, addrs) return
+  // recv(max, slotCapacity) / send(count) on those arrays. ----
+  struct Bound {
+    nebula::Pinned pins;
+    UdpSocket* self = nullptr;
+    uint8_t* buf = nullptr;
+    uint32_t *offsets = nullptr, *lengths = nullptr, *addrs = nullptr;
+    size_t bufLen = 0, offLen = 0, lenLen = 0, addrLen = 0;
+  };
+
+  Napi::Value MakeBound(const Napi::CallbackInfo& info, bool recv) {
+    Napi::Env env = info.Env();
+    auto* b = new Bound();
+    if (info.Length() < 4 || !b->pins.Array(info[0], napi_uint8_array, &b->buf, &b->bufLen) ||
+        !b->pins.Array(info[1], napi_uint32_array, &b->offsets, &b->offLen) ||
+        !b->pins.Array(info[2], napi_uint32_array, &b->lengths, &b->lenLen) ||
+        !b->pins.Array(info[3], napi_uint32_array, &b->addrs, &b->addrLen)) {
+      delete b;
+      Napi::TypeError::New(env, "(buf: Uint8Array, offsets, lengths, addrs: Uint32Array)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    b->self = this;
+    b->pins.Keep(Value());
+    return nebula::BindFunction(env, recv ? "recv" : "send", recv ? BoundRecv : BoundSend, b);
+  }
+
+  Napi::Value BindRecv(const Napi::CallbackInfo& info) { return MakeBound(info, true); }
+  Napi::Value BindSend(const Napi::CallbackInfo& info) { return MakeBound(info, false); }
+
+  static Napi::Value BoundRecv(const Napi::CallbackInfo& info) {
+    auto* b = static_cast<Bound*>(info.Data());
+    Napi::Env env = info.Env();
+    if (!b->self->CheckOpen(env)) return env.Undefined();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+      Napi::TypeError::New(env, "recv(max, slotCapacity)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return b->self->RecvInto(env, b->buf, b->bufLen, b->offsets, b->offLen, b->lengths, b->lenLen, b->addrs,
+                             b->addrLen, info[0].As<Napi::Number>().Uint32Value(),
+                             info[1].As<Napi::Number>().Uint32Value());
+  }
+
+  static Napi::Value BoundSend(const Napi::CallbackInfo& info) {
+    auto* b = static_cast<Bound*>(info.Data());
+    Napi::Env env = info.Env();
+    if (!b->self->CheckOpen(env)) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "send(count)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return b->self->SendFrom(env, b->buf, b->bufLen, b->offsets, b->offLen, b->lengths, b->lenLen, b->addrs,
+                             b->addrLen, info[0].As<Napi::Number>().Uint32Value());
   }
 
   // sendTo(buf, off, len, addrs, i): one datagram, errors thrown (control traffic).
