@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `pnpm bench <case> [args]`: runs `src/cases/<case>.ts`. Cases: lighthouse, firewall, aead, tun, udp,
+ * `pnpm bench <case> [args]`: runs `src/cases/<case>.ts`. Cases: lighthouse, firewall, aead, tun, tso, udp,
  * throughput. With no case, lists them.
  */
 import { readdirSync } from 'node:fs';
