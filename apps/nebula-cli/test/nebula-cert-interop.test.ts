@@ -168,6 +168,15 @@ describe('Go-made certificates', () => {
       expect(r.code).toBe(0);
       expect(pngSize(`ts-${f}.png`)).toEqual(pngSize(`go-${f}.png`));
     }
+    // A certificate whose PEM the qrcode package alone fits in one version less than go-qrcode
+    // (385 px against 405): the segmentation must follow go-qrcode's.
+    const fixture = join(import.meta.dirname, 'fixtures/cert/qr-version-regression.crt');
+    writeFileSync(join(dir, 'regression.crt'), readFileSync(fixture));
+    mustGo(['print', '-path', 'regression.crt', '-out-qr', 'go-regression.png'], dir);
+    expect((await ours(['print', '-path', 'regression.crt', '-out-qr', 'ts-regression.png'], dir)).code).toBe(
+      0,
+    );
+    expect(pngSize('ts-regression.png')).toEqual(pngSize('go-regression.png'));
     // Too much for one QR code: the same refusal (after printing the certificates).
     const args = ['print', '-path', 'bundle.crt', '-out-qr', 'x.png'];
     expect(await ours(args, dir)).toEqual(go(args, dir));
