@@ -175,7 +175,7 @@ export class NebulaNode {
   private table!: TunnelTable;
   private links!: RoutineLinks;
   private fw!: FirewallBundle;
-  private tunDevice: { close(): void; name: string } | null = null;
+  private tunDevice: { close(): void; name: string; tso?: boolean } | null = null;
   private udpClose: (() => void) | null = null;
   private listenPort = 0;
   private readonly slotHosts: Array<HostInfo | undefined> = [];
@@ -348,6 +348,8 @@ export class NebulaNode {
     this.log.info(
       {
         interface: this.tunDevice?.name ?? null,
+        // Ours: whether the tun device runs with TCP segmentation offload (tun.tso).
+        tso: this.tunDevice?.tso ?? false,
         network: `${ipv4ToString(this.vpnIp)}/${bitsOf(this.netMask)}`,
         build: 'nebula-ts',
         udpAddr: `${cfg.listen.host}:${this.listenPort}`,

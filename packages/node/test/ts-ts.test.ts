@@ -127,6 +127,10 @@ describe('TS ↔ TS through a TS lighthouse with tun disabled; a runs 2 routines
     const b = await tunAverages(net, 'b');
     expect(b.tx).toBeLessThanOrEqual(1300);
     expect(b.rx).toBeLessThanOrEqual(1300);
+    // And each says so when it comes up.
+    const active = (h: string) => jsonLines(net.log(h)).find((l) => l.msg === 'Nebula interface is active');
+    expect(active('a')).toMatchObject({ interface: 'nebula1', tso: true });
+    expect(active('b')).toMatchObject({ interface: 'nebula1', tso: false });
   });
 
   it('SIGHUP swaps the firewall in every routine worker (new TCP flows refused, then allowed again)', async () => {
