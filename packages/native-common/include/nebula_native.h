@@ -32,17 +32,24 @@ inline void ThrowErrno(Napi::Env env, const char* syscall, int err, const char* 
 // ping rates. So each addon offers `bindX(arrays...)` returning a function of the counts alone.
 // The arrays (and the owning object) are pinned by references for the function's life, freed by
 // its finalizer; they must not be transferred while bound.
+// If `v` is a typed array of `type`, stores its data and element count.
+template <typename T>
+bool TypedArrayData(const Napi::Value& v, napi_typedarray_type type, T** data, size_t* length) {
+  if (!v.IsTypedArray()) return false;
+  auto ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != type) return false;
+  *data = reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  *length = ta.ElementLength();
+  return true;
+}
+
 struct Pinned {
   std::vector<Napi::Reference<Napi::Value>> refs;
 
-  // Pins `v` if it is a typed array of `type`; stores its data and element count.
+  // TypedArrayData, and `v` stays referenced while this lives.
   template <typename T>
   bool Array(const Napi::Value& v, napi_typedarray_type type, T** data, size_t* length) {
-    if (!v.IsTypedArray()) return false;
-    auto ta = v.As<Napi::TypedArray>();
-    if (ta.TypedArrayType() != type) return false;
-    *data = reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
-    *length = ta.ElementLength();
+    if (!TypedArrayData(v, type, data, length)) return false;
     refs.push_back(Napi::Persistent(v));
     return true;
   }

@@ -147,7 +147,7 @@ export class Routine {
   private readonly scratch = new Uint8Array(HEADER_LEN);
   private readonly scratchAddr = new Uint32Array(ADDR_WORDS);
 
-  // The batch calls on the arenas above, bound once where the implementation can (see bind()).
+  // The batch calls on the arenas above, bound once where the implementation can (constructor).
   private readonly tunRead: (max: number, slotCapacity: number) => number;
   private readonly tunWrite: (count: number) => number;
   private readonly udpRecv: (max: number, slotCapacity: number) => number;

@@ -5,7 +5,6 @@
  * host answering, CloseTunnel, and HostInfo.logger() fields.
  */
 import dgram from 'node:dgram';
-import { encodeHandshake, NoiseHandshake, nowNanos, writeHeader } from '@nebula-ts/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NebulaNode } from '../src/index.js';
 import {
@@ -16,6 +15,7 @@ import {
   makeCa,
   makeHost,
   rawNode,
+  stage1Packet,
   until,
 } from './support.js';
 
@@ -164,20 +164,7 @@ describe('in-process handshakes (loopback, tun disabled)', () => {
     const pb = await freePort();
     const b = await startNode(hostB, pb);
     const me = await listen();
-    const noise = new NoiseHandshake({
-      role: 'initiator',
-      cipher: 'aes',
-      staticPrivateKey: hostC.priv,
-      staticPublicKey: hostC.pub,
-    });
-    const msg = noise.writeMessage(
-      encodeHandshake({
-        details: { cert: hostC.cert.bytesWithoutPublicKey(), initiatorIndex: 0x01020304, time: nowNanos() },
-      }),
-    );
-    const pkt = Buffer.alloc(16 + msg.length);
-    writeHeader(pkt, 0, 0, 0, 0, 1);
-    Buffer.from(msg).copy(pkt, 16);
+    const { noise, packet: pkt } = stage1Packet(hostC, 0x01020304);
     me.sock.send(pkt, pb, '127.0.0.1');
     await until(() => me.got.length === 1, 2000, 'stage 2');
     me.sock.send(pkt, pb, '127.0.0.1');
@@ -244,20 +231,7 @@ describe('handshake edge cases', () => {
     const pa = await freePort();
     const a = await startNode(hostA, pa);
     const me = await listen();
-    const noise = new NoiseHandshake({
-      role: 'initiator',
-      cipher: 'aes',
-      staticPrivateKey: hostA.priv,
-      staticPublicKey: hostA.pub,
-    });
-    const msg = noise.writeMessage(
-      encodeHandshake({
-        details: { cert: hostA.cert.bytesWithoutPublicKey(), initiatorIndex: 7, time: nowNanos() },
-      }),
-    );
-    const pkt = Buffer.alloc(16 + msg.length);
-    writeHeader(pkt, 0, 0, 0, 0, 1);
-    Buffer.from(msg).copy(pkt, 16);
+    const { packet: pkt } = stage1Packet(hostA, 7);
     me.sock.send(pkt, pa, '127.0.0.1');
     await until(() => a.log.find('Refusing to handshake with myself'), 2000, 'refusal');
     expect(a.log.find('Refusing to handshake with myself')).toMatchObject({

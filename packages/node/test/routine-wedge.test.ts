@@ -8,7 +8,7 @@
  */
 import dgram from 'node:dgram';
 import { createBatchAead } from '@nebula-ts/aead';
-import { encodeHandshake, NoiseHandshake, nowNanos, writeHeader } from '@nebula-ts/protocol';
+import { nowNanos, writeHeader } from '@nebula-ts/protocol';
 import { openUdpSocket, type UdpSocket } from '@nebula-ts/udp';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -21,7 +21,17 @@ import {
 } from '../src/index.js';
 import type { UdpSocketLike } from '../src/internal/io-types.js';
 import { Stat } from '../src/tunnel-table.js';
-import { captureLogger, config, freePort, ip, makeCa, makeHost, rawNode, until } from './support.js';
+import {
+  captureLogger,
+  config,
+  freePort,
+  ip,
+  makeCa,
+  makeHost,
+  rawNode,
+  stage1Packet,
+  until,
+} from './support.js';
 
 const ALLOW = { drop: () => 0 };
 const warned: unknown[] = [];
@@ -292,25 +302,7 @@ describe('handshake flood against a full tunnel table (in-process node, loopback
 
   let seq = 0n;
   function stage1(index: number): Buffer {
-    const noise = new NoiseHandshake({
-      role: 'initiator',
-      cipher: 'aes',
-      staticPrivateKey: hostC.priv,
-      staticPublicKey: hostC.pub,
-    });
-    const msg = noise.writeMessage(
-      encodeHandshake({
-        details: {
-          cert: hostC.cert.bytesWithoutPublicKey(),
-          initiatorIndex: index,
-          time: nowNanos() + ++seq * 1000n,
-        },
-      }),
-    );
-    const pkt = Buffer.alloc(16 + msg.length);
-    writeHeader(pkt, 0, 0, 0, 0, 1);
-    Buffer.from(msg).copy(pkt, 16);
-    return pkt;
+    return stage1Packet(hostC, index, nowNanos() + ++seq * 1000n).packet;
   }
 
   it('valid stage 1s replacing each other faster than the slot quarantine: dropped, the node keeps answering', async () => {

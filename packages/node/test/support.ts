@@ -12,6 +12,7 @@ import {
   x25519PrivateKeyToPem,
 } from '@nebula-ts/cert';
 import { parseConfig } from '@nebula-ts/config';
+import { encodeHandshake, NoiseHandshake, nowNanos, writeHeader } from '@nebula-ts/protocol';
 import { type Logger, pino } from 'pino';
 import type { NodeConfig } from '../src/index.js';
 
@@ -71,6 +72,32 @@ export function makeHost(
     pub: kp.publicKey,
     caKeyPem: ed25519PrivateKeyToPem(ca.priv),
   };
+}
+
+export type TestHost = ReturnType<typeof makeHost>;
+
+/**
+ * A stage-1 handshake packet from `host` (Nebula header + Noise IX message 1), and the initiator
+ * state that reads the stage 2 it gets back.
+ */
+export function stage1Packet(
+  host: TestHost,
+  initiatorIndex: number,
+  time = nowNanos(),
+): { noise: NoiseHandshake; packet: Buffer } {
+  const noise = new NoiseHandshake({
+    role: 'initiator',
+    cipher: 'aes',
+    staticPrivateKey: host.priv,
+    staticPublicKey: host.pub,
+  });
+  const msg = noise.writeMessage(
+    encodeHandshake({ details: { cert: host.cert.bytesWithoutPublicKey(), initiatorIndex, time } }),
+  );
+  const packet = Buffer.alloc(16 + msg.length);
+  writeHeader(packet, 0, 0, 0, 0, 1);
+  Buffer.from(msg).copy(packet, 16);
+  return { noise, packet };
 }
 
 export function config(raw: Record<string, unknown>): { config: NodeConfig; raw: Record<string, unknown> } {

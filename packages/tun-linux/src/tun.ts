@@ -6,6 +6,7 @@
 import { fromNative, TunError } from './errors.js';
 import { checkInt, checkPrefix, formatIpv4, type Ipv4, parseIpv4 } from './internal/ip.js';
 import {
+  type BatchIo,
   IFF_MULTI_QUEUE,
   IFF_NO_PI,
   IFF_RUNNING,
@@ -177,6 +178,8 @@ export class TunQueue {
   /** True when this package handles TCP segmentation offload (see OpenTunOptions.tso). */
   readonly tso: boolean;
   readonly #offload: NativeOffload | null;
+  /** The batch calls: the TSO queue's when it has one, else the plain ones. */
+  readonly #io: BatchIo;
 
   /** @internal use openTun / openTunQueue */
   constructor(fd: number, name: string, index: number, vnetHdr: boolean, owned: boolean, tso = false) {
@@ -187,6 +190,7 @@ export class TunQueue {
     this.vnetHdr = vnetHdr && !tso;
     this.#owned = owned;
     this.#offload = tso ? new native.TunOffload() : null;
+    this.#io = this.#offload ?? native;
   }
 
   /** TSO counters, or null on a queue without `tso`. */
@@ -227,9 +231,7 @@ export class TunQueue {
   ): number {
     if (this.#fd < 0) throw new TunError('ERR_TUN_CLOSED', `tun queue ${this.name}: read after close`);
     try {
-      if (this.#offload !== null)
-        return this.#offload.read(this.#fd, buf, offsets, lengths, max, slotCapacity);
-      return native.read(this.#fd, buf, offsets, lengths, max, slotCapacity);
+      return this.#io.read(this.#fd, buf, offsets, lengths, max, slotCapacity);
     } catch (e) {
       throw fromNative(e, `read tun ${this.name}`);
     }
@@ -243,8 +245,7 @@ export class TunQueue {
   write(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
     if (this.#fd < 0) throw new TunError('ERR_TUN_CLOSED', `tun queue ${this.name}: write after close`);
     try {
-      if (this.#offload !== null) return this.#offload.write(this.#fd, buf, offsets, lengths, count);
-      return native.write(this.#fd, buf, offsets, lengths, count);
+      return this.#io.write(this.#fd, buf, offsets, lengths, count);
     } catch (e) {
       throw fromNative(e, `write tun ${this.name}`);
     }
@@ -260,10 +261,7 @@ export class TunQueue {
     offsets: Uint32Array,
     lengths: Uint32Array,
   ): (max: number, slotCapacity: number) => number {
-    const bound =
-      this.#offload !== null
-        ? this.#offload.bindRead(buf, offsets, lengths)
-        : native.bindRead(buf, offsets, lengths);
+    const bound = this.#io.bindRead(buf, offsets, lengths);
     return (max, slotCapacity) => {
       if (this.#fd < 0) throw new TunError('ERR_TUN_CLOSED', `tun queue ${this.name}: read after close`);
       try {
@@ -276,10 +274,7 @@ export class TunQueue {
 
   /** `write` on arrays fixed now, as `bindRead`. */
   bindWrite(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): (count: number) => number {
-    const bound =
-      this.#offload !== null
-        ? this.#offload.bindWrite(buf, offsets, lengths)
-        : native.bindWrite(buf, offsets, lengths);
+    const bound = this.#io.bindWrite(buf, offsets, lengths);
     return (count) => {
       if (this.#fd < 0) throw new TunError('ERR_TUN_CLOSED', `tun queue ${this.name}: write after close`);
       try {

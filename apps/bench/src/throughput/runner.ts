@@ -361,17 +361,7 @@ export class Matrix {
         } catch (e) {
           const error = firstLine(e);
           this.log(`  P${streams} ${dir}: FAILED ${error}`);
-          this.results.iperf.push({
-            ...iperfBase(streams, dir),
-            bgBusyPct,
-            ok: false,
-            mbps: null,
-            retransmits: null,
-            a: null,
-            b: null,
-            machine: null,
-            error,
-          });
+          this.results.iperf.push({ ...failedRun(streams, dir, error), bgBusyPct });
           // A dead node fails everything after it; a live one may just have had a bad run.
           if (!this.net.isRunning('a') || !this.net.isRunning('b')) condError = `node exited (${error})`;
         }

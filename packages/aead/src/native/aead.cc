@@ -6,7 +6,7 @@
 // Per packet i: meta[3i] = slot, meta[3i+1] = header offset, meta[3i+2] = length
 // (plaintext for seal, ciphertext+tag for open). AD = the 16 header bytes; nonce = 00000000 ‖
 // header[8..16) as is (AES-GCM) or byte-reversed (ChaCha20-Poly1305).
-#include <napi.h>
+#include "nebula_native.h"
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
@@ -60,22 +60,21 @@ void Throw(Napi::Env env, Napi::Error e, const char* code) {
 }
 
 bool GetU8(const Napi::Value& v, uint8_t** data, size_t* len) {
-  if (!v.IsTypedArray()) return false;
-  auto ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_uint8_array) return false;
-  auto u8 = v.As<Napi::Uint8Array>();
-  *data = u8.Data();
-  *len = u8.ElementLength();
-  return true;
+  return nebula::TypedArrayData(v, napi_uint8_array, data, len);
 }
 
 bool GetU32(const Napi::Value& v, uint32_t** data, size_t* len) {
-  if (!v.IsTypedArray()) return false;
-  auto ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_uint32_array) return false;
-  auto u32 = v.As<Napi::Uint32Array>();
-  *data = u32.Data();
-  *len = u32.ElementLength();
+  return nebula::TypedArrayData(v, napi_uint32_array, data, len);
+}
+
+// A batch count: a whole number with 3 meta words per packet (and a result byte when `results`).
+bool CheckCount(Napi::Env env, double n, size_t metaLen, const size_t* resultsLen, uint32_t* count) {
+  if (!(n >= 0) || n != std::floor(n) || n * 3 > static_cast<double>(metaLen) ||
+      (resultsLen != nullptr && n > static_cast<double>(*resultsLen))) {
+    Throw(env, Napi::RangeError::New(env, resultsLen != nullptr ? "count exceeds meta.length / 3 or results.length" : "count exceeds meta.length / 3"), "ERR_AEAD_BAD_META");
+    return false;
+  }
+  *count = static_cast<uint32_t>(n);
   return true;
 }
 
@@ -188,13 +187,7 @@ class BatchAead : public Napi::ObjectWrap<BatchAead> {
       Throw(env, Napi::TypeError::New(env, "expected (buf: Uint8Array, meta: Uint32Array, count: number)"), "ERR_AEAD_ARGUMENT");
       return false;
     }
-    double n = info[2].As<Napi::Number>().DoubleValue();
-    if (!(n >= 0) || n != std::floor(n) || n * 3 > static_cast<double>(metaLen)) {
-      Throw(env, Napi::RangeError::New(env, "count exceeds meta.length / 3"), "ERR_AEAD_BAD_META");
-      return false;
-    }
-    *count = static_cast<uint32_t>(n);
-    return true;
+    return CheckCount(env, info[2].As<Napi::Number>().DoubleValue(), metaLen, nullptr, count);
   }
 
   Napi::Value SealBatch(const Napi::CallbackInfo& info) {
@@ -305,66 +298,53 @@ class BatchAead : public Napi::ObjectWrap<BatchAead> {
   // routine makes several per packet at ping rates. The arrays are pinned by references for the
   // function's life (they must not be transferred), and so is this object.
   struct Bound {
-    BatchAead* self;
-    Napi::ObjectReference selfRef;
-    Napi::Reference<Napi::Uint8Array> bufRef, resultsRef;
-    Napi::Reference<Napi::Uint32Array> metaRef;
-    uint8_t* buf;
-    size_t bufLen;
-    uint32_t* meta;
-    size_t metaLen;
+    nebula::Pinned pins;
+    BatchAead* self = nullptr;
+    uint8_t* buf = nullptr;
+    size_t bufLen = 0;
+    uint32_t* meta = nullptr;
+    size_t metaLen = 0;
     uint8_t* results = nullptr;
     size_t resultsLen = 0;
   };
 
-  static bool BoundCount(const Napi::CallbackInfo& info, const Bound* b, size_t perResult, uint32_t* count) {
+  static bool BoundCount(const Napi::CallbackInfo& info, const Bound* b, bool open, uint32_t* count) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsNumber()) {
       Throw(env, Napi::TypeError::New(env, "expected (count: number)"), "ERR_AEAD_ARGUMENT");
       return false;
     }
-    double n = info[0].As<Napi::Number>().DoubleValue();
-    if (!(n >= 0) || n != std::floor(n) || n * 3 > static_cast<double>(b->metaLen) ||
-        (perResult != 0 && n > static_cast<double>(b->resultsLen))) {
-      Throw(env, Napi::RangeError::New(env, "count exceeds meta.length / 3 or results.length"), "ERR_AEAD_BAD_META");
-      return false;
-    }
-    *count = static_cast<uint32_t>(n);
-    return true;
+    return CheckCount(env, info[0].As<Napi::Number>().DoubleValue(), b->metaLen, open ? &b->resultsLen : nullptr,
+                      count);
   }
 
   static Napi::Value BoundSeal(const Napi::CallbackInfo& info) {
     auto* b = static_cast<Bound*>(info.Data());
     uint32_t count;
-    if (BoundCount(info, b, 0, &count)) b->self->Seal(info.Env(), b->buf, b->bufLen, b->meta, count);
+    if (BoundCount(info, b, false, &count)) b->self->Seal(info.Env(), b->buf, b->bufLen, b->meta, count);
     return info.Env().Undefined();
   }
 
   static Napi::Value BoundOpen(const Napi::CallbackInfo& info) {
     auto* b = static_cast<Bound*>(info.Data());
     uint32_t count;
-    if (!BoundCount(info, b, 1, &count)) return info.Env().Undefined();
+    if (!BoundCount(info, b, true, &count)) return info.Env().Undefined();
     return Napi::Number::New(info.Env(), b->self->Open(b->buf, b->bufLen, b->meta, count, b->results));
   }
 
   Napi::Value MakeBound(const Napi::CallbackInfo& info, bool open) {
     Napi::Env env = info.Env();
     auto* b = new Bound();
-    size_t n = open ? 3 : 2;
-    if (info.Length() < n || !GetU8(info[0], &b->buf, &b->bufLen) || !GetU32(info[1], &b->meta, &b->metaLen) ||
-        (open && !GetU8(info[2], &b->results, &b->resultsLen))) {
+    if (info.Length() < (open ? 3u : 2u) || !b->pins.Array(info[0], napi_uint8_array, &b->buf, &b->bufLen) ||
+        !b->pins.Array(info[1], napi_uint32_array, &b->meta, &b->metaLen) ||
+        (open && !b->pins.Array(info[2], napi_uint8_array, &b->results, &b->resultsLen))) {
       delete b;
       Throw(env, Napi::TypeError::New(env, open ? "bindOpen(buf: Uint8Array, meta: Uint32Array, results: Uint8Array)" : "bindSeal(buf: Uint8Array, meta: Uint32Array)"), "ERR_AEAD_ARGUMENT");
       return env.Undefined();
     }
     b->self = this;
-    b->selfRef = Napi::Persistent(Value());
-    b->bufRef = Napi::Persistent(info[0].As<Napi::Uint8Array>());
-    b->metaRef = Napi::Persistent(info[1].As<Napi::Uint32Array>());
-    if (open) b->resultsRef = Napi::Persistent(info[2].As<Napi::Uint8Array>());
-    Napi::Function fn = Napi::Function::New(env, open ? BoundOpen : BoundSeal, open ? "open" : "seal", b);
-    fn.AddFinalizer([](Napi::Env, Bound* d) { delete d; }, b);
-    return fn;
+    b->pins.Keep(Value());
+    return nebula::BindFunction(env, open ? "open" : "seal", open ? BoundOpen : BoundSeal, b);
   }
 
   Napi::Value BindSeal(const Napi::CallbackInfo& info) { return MakeBound(info, false); }

@@ -7,8 +7,12 @@ export interface NativePoller {
   close(): void;
 }
 
-/** Per-queue TSO state (src/native/offload.cc): read/write as below, with segmentation and merging. */
-export interface NativeOffload {
+/**
+ * The batch calls, on plain queues (module functions) and on TSO queues (offload.cc, with
+ * segmentation and merging): read packets until EAGAIN or `max`, write until EAGAIN; or the same
+ * on arrays pinned once, as functions of the counts.
+ */
+export interface BatchIo {
   read(
     fd: number,
     buf: Uint8Array,
@@ -20,6 +24,10 @@ export interface NativeOffload {
   write(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
   bindRead(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): BoundRead;
   bindWrite(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): BoundWrite;
+}
+
+/** Per-queue TSO state (src/native/offload.cc). */
+export interface NativeOffload extends BatchIo {
   /** The run lengths `write` would merge the batch into (tests). */
   plan(
     fd: number,
@@ -37,9 +45,7 @@ export interface NativeOffload {
 export type BoundRead = (fd: number, max: number, slotCapacity: number) => number;
 export type BoundWrite = (fd: number, count: number) => number;
 
-export interface TunNative {
-  bindRead(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): BoundRead;
-  bindWrite(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): BoundWrite;
+export interface TunNative extends BatchIo {
   Poller: new (fd: number, cb: (status: number, events: number) => void) => NativePoller;
   TunOffload: new () => NativeOffload;
   openQueue(name: string, flags: number): [fd: number, name: string];
@@ -52,15 +58,6 @@ export interface TunNative {
   /** op: 0 = SIOCSIFMTU, 1 = SIOCSIFTXQLEN, 2 = flags (value = set, clear = clear) */
   ifIoctl(name: string, op: 0 | 1 | 2, value: number, clear?: number): void;
   netlink(op: string, message: Uint8Array): void;
-  read(
-    fd: number,
-    buf: Uint8Array,
-    offsets: Uint32Array,
-    lengths: Uint32Array,
-    max: number,
-    slotCapacity: number,
-  ): number;
-  write(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
 }
 
 export const native = createRequire(import.meta.url)('../../build/Release/tun_linux.node') as TunNative;

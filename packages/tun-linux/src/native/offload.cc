@@ -100,54 +100,6 @@ Napi::Function TunOffload::Define(Napi::Env env) {
 TunOffload::TunOffload(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<TunOffload>(info), scratch_(new uint8_t[kVnetLen + kMaxPacket + 64]) {}
 
-bool TunOffload::ParseArgs(const Napi::CallbackInfo& info, Args* a, bool read) {
-  Napi::Env env = info.Env();
-  const size_t need = read ? 6 : 5;
-  if (info.Length() < need || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsTypedArray() ||
-      !info[3].IsTypedArray() || !info[4].IsNumber() || (read && !info[5].IsNumber())) {
-    Napi::TypeError::New(env, "(fd, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number)")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
-  Napi::TypedArray b = info[1].As<Napi::TypedArray>();
-  Napi::TypedArray o = info[2].As<Napi::TypedArray>();
-  Napi::TypedArray l = info[3].As<Napi::TypedArray>();
-  if (b.TypedArrayType() != napi_uint8_array || o.TypedArrayType() != napi_uint32_array ||
-      l.TypedArrayType() != napi_uint32_array) {
-    Napi::TypeError::New(env, "buf must be a Uint8Array, offsets and lengths Uint32Arrays")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
-  a->fd = info[0].As<Napi::Number>().Int32Value();
-  a->buf = b.As<Napi::Uint8Array>().Data();
-  a->bufLen = b.ByteLength();
-  a->offsets = o.As<Napi::Uint32Array>().Data();
-  a->lengths = l.As<Napi::Uint32Array>().Data();
-  a->slots = std::min(o.ElementLength(), l.ElementLength());
-  return Counts(env, a, read, info[4].As<Napi::Number>().Int64Value(),
-                read ? info[5].As<Napi::Number>().Int64Value() : 0);
-}
-
-// Checks the count (and slot capacity) against the arrays in `a` and stores them.
-bool TunOffload::Counts(Napi::Env env, Args* a, bool read, int64_t n, int64_t cap) {
-  a->cap = cap;
-  const size_t slots = a->slots;
-  if (n < 0 || static_cast<size_t>(n) > slots || (read && a->cap <= 0)) {
-    Napi::RangeError::New(env, "count exceeds offsets/lengths or slotCapacity <= 0").ThrowAsJavaScriptException();
-    return false;
-  }
-  a->n = static_cast<uint32_t>(n);
-  for (uint32_t i = 0; i < a->n; i++) {
-    size_t end = static_cast<size_t>(a->offsets[i]) + (read ? static_cast<size_t>(a->cap) : a->lengths[i]);
-    if (end > a->bufLen) {
-      Napi::RangeError::New(env, "offsets[" + std::to_string(i) + "] exceeds the buffer")
-          .ThrowAsJavaScriptException();
-      return false;
-    }
-  }
-  return true;
-}
-
 // ---- read: kernel → caller ----
 
 // Finishes a CHECKSUM_PARTIAL packet: the kernel left the pseudo-header sum in the checksum
@@ -183,7 +135,7 @@ bool TunOffload::StartSegments(uint8_t* p, size_t len, const virtio_net_hdr& h, 
 }
 
 // Copies pending segments into slots [slot, max); returns the next free slot.
-uint32_t TunOffload::DrainSegments(const Args& a, uint32_t slot, uint32_t max) {
+uint32_t TunOffload::DrainSegments(const BatchArgs& a, uint32_t slot, uint32_t max) {
   const uint8_t* src = seg_;
   const size_t ihl = segIhl_, hlen = segHdr_, payload = segLen_ - hlen;
   const uint16_t id0 = Be16(src + 4);
@@ -219,12 +171,12 @@ uint32_t TunOffload::DrainSegments(const Args& a, uint32_t slot, uint32_t max) {
 // while it gets `max` back (it does anyway: a full batch means "maybe more").
 Napi::Value TunOffload::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args a;
-  if (!ParseArgs(info, &a, true)) return env.Undefined();
+  BatchArgs a;
+  if (!ParseBatch(info, &a, true)) return env.Undefined();
   return ReadInto(env, a);
 }
 
-Napi::Value TunOffload::ReadInto(Napi::Env env, const Args& a) {
+Napi::Value TunOffload::ReadInto(Napi::Env env, const BatchArgs& a) {
   uint32_t n = seg_ != nullptr ? DrainSegments(a, 0, a.n) : 0;
   while (n < a.n) {
     ssize_t r = read(a.fd, scratch_.get(), kVnetLen + kMaxPacket);
@@ -297,7 +249,7 @@ bool TunOffload::Follows(const uint8_t* first, uint32_t hlen, uint32_t bytes, co
 
 // One writev: either a lone packet behind an empty vnet header, or a merged run of `k` packets
 // behind a GSO header and a rewritten copy of the first packet's headers.
-ssize_t TunOffload::WriteRun(int fd, const Args& a, uint32_t i, uint32_t k, uint32_t hlen, uint32_t bytes) {
+ssize_t TunOffload::WriteRun(int fd, const BatchArgs& a, uint32_t i, uint32_t k, uint32_t hlen, uint32_t bytes) {
   virtio_net_hdr h{};
   const uint8_t* first = a.buf + a.offsets[i];
   size_t iovcnt;
@@ -337,7 +289,7 @@ ssize_t TunOffload::WriteRun(int fd, const Args& a, uint32_t i, uint32_t k, uint
 
 // How many packets from `i` on form one merged write (1: write `i` alone). A run ends at a short
 // segment, a PSH, 64 KiB or kMaxRun parts.
-uint32_t TunOffload::RunFrom(const Args& a, uint32_t i, uint32_t* hlen, uint32_t* bytes) const {
+uint32_t TunOffload::RunFrom(const BatchArgs& a, uint32_t i, uint32_t* hlen, uint32_t* bytes) const {
   const uint8_t* p = a.buf + a.offsets[i];
   uint32_t len = a.lengths[i], k = 1;
   *bytes = 0;
@@ -361,12 +313,12 @@ uint32_t TunOffload::RunFrom(const Args& a, uint32_t i, uint32_t* hlen, uint32_t
 // as its parts); stops at EAGAIN like the plain write.
 Napi::Value TunOffload::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args a;
-  if (!ParseArgs(info, &a, false)) return env.Undefined();
+  BatchArgs a;
+  if (!ParseBatch(info, &a, false)) return env.Undefined();
   return WriteFrom(env, a);
 }
 
-Napi::Value TunOffload::WriteFrom(Napi::Env env, const Args& a) {
+Napi::Value TunOffload::WriteFrom(Napi::Env env, const BatchArgs& a) {
   uint32_t i = 0;
   while (i < a.n) {
     uint32_t hlen = 0, bytes = 0;
@@ -396,15 +348,14 @@ Napi::Value TunOffload::WriteFrom(Napi::Env env, const Args& a) {
 // write() would use, without writing (tests compare them with a model of the merge rules).
 Napi::Value TunOffload::Plan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args a;
-  if (!ParseArgs(info, &a, false)) return env.Undefined();
-  if (info.Length() < 6 || !info[5].IsTypedArray() ||
-      info[5].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
-      info[5].As<Napi::Uint32Array>().ElementLength() < a.n) {
+  BatchArgs a;
+  if (!ParseBatch(info, &a, false)) return env.Undefined();
+  uint32_t* runs = nullptr;
+  size_t runsLen = 0;
+  if (info.Length() < 6 || !TypedArrayData(info[5], napi_uint32_array, &runs, &runsLen) || runsLen < a.n) {
     Napi::TypeError::New(env, "plan(..., runs: Uint32Array of at least count)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  uint32_t* runs = info[5].As<Napi::Uint32Array>().Data();
   uint32_t i = 0, m = 0;
   while (i < a.n) {
     uint32_t hlen = 0, bytes = 0;
@@ -421,54 +372,33 @@ Napi::Value TunOffload::Plan(const Napi::CallbackInfo& info) {
 struct TunOffload::Bound {
   Pinned pins;
   TunOffload* self = nullptr;
-  Args a{};
+  BatchArgs a;
 };
 
-Napi::Value TunOffload::MakeBound(const Napi::CallbackInfo& info, bool read) {
-  Napi::Env env = info.Env();
+Napi::Value TunOffload::Bind(const Napi::CallbackInfo& info, bool read) {
   auto* b = new Bound();
-  size_t offLen = 0, lenLen = 0;
-  if (info.Length() < 3 || !b->pins.Array(info[0], napi_uint8_array, &b->a.buf, &b->a.bufLen) ||
-      !b->pins.Array(info[1], napi_uint32_array, &b->a.offsets, &offLen) ||
-      !b->pins.Array(info[2], napi_uint32_array, &b->a.lengths, &lenLen)) {
+  if (!BatchArrays(info, 0, &b->a, &b->pins)) {
     delete b;
-    Napi::TypeError::New(env, "(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array)")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
+    return info.Env().Undefined();
   }
-  b->a.slots = std::min(offLen, lenLen);
   b->self = this;
   b->pins.Keep(Value());
-  return BindFunction(env, read ? "read" : "write", read ? BoundRead : BoundWrite, b);
+  return BindFunction(info.Env(), read ? "read" : "write", read ? BoundRead : BoundWrite, b);
 }
 
-Napi::Value TunOffload::BindRead(const Napi::CallbackInfo& info) { return MakeBound(info, true); }
-Napi::Value TunOffload::BindWrite(const Napi::CallbackInfo& info) { return MakeBound(info, false); }
+Napi::Value TunOffload::BindRead(const Napi::CallbackInfo& info) { return Bind(info, true); }
+Napi::Value TunOffload::BindWrite(const Napi::CallbackInfo& info) { return Bind(info, false); }
 
-// read(fd, max, slotCapacity) / write(fd, count)
 Napi::Value TunOffload::BoundRead(const Napi::CallbackInfo& info) {
   auto* b = static_cast<Bound*>(info.Data());
-  Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
-    Napi::TypeError::New(env, "read(fd, max, slotCapacity)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  b->a.fd = info[0].As<Napi::Number>().Int32Value();
-  if (!Counts(env, &b->a, true, info[1].As<Napi::Number>().Int64Value(), info[2].As<Napi::Number>().Int64Value()))
-    return env.Undefined();
-  return b->self->ReadInto(env, b->a);
+  if (!ParseBoundBatch(info, &b->a, true)) return info.Env().Undefined();
+  return b->self->ReadInto(info.Env(), b->a);
 }
 
 Napi::Value TunOffload::BoundWrite(const Napi::CallbackInfo& info) {
   auto* b = static_cast<Bound*>(info.Data());
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
-    Napi::TypeError::New(env, "write(fd, count)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  b->a.fd = info[0].As<Napi::Number>().Int32Value();
-  if (!Counts(env, &b->a, false, info[1].As<Napi::Number>().Int64Value(), 0)) return env.Undefined();
-  return b->self->WriteFrom(env, b->a);
+  if (!ParseBoundBatch(info, &b->a, false)) return info.Env().Undefined();
+  return b->self->WriteFrom(info.Env(), b->a);
 }
 
 // stats() -> [superReads, segmentsOut, csumCompleted, readDropped, mergedWrites, mergedPackets, mergeRefused]

@@ -3,6 +3,7 @@
 // Every decision (flags, which routes, MTU arithmetic, netlink message layout) is made in
 // TypeScript; errors leave as errno + syscall.
 #include "nebula_native.h"
+#include "batch_args.h"
 #include "tun_offload.h"
 
 #include <fcntl.h>
@@ -16,7 +17,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <algorithm>
 #include <string>
 
 namespace {
@@ -277,71 +277,13 @@ Napi::Value Netlink(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-struct BatchArgs {
-  int fd;
-  uint8_t* buf;
-  size_t bufLen;
-  uint32_t* offsets;
-  uint32_t* lengths;
-  size_t slots;
-};
+using nebula::BatchArgs;
 
-bool ParseBatch(const Napi::CallbackInfo& info, BatchArgs* a) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 5 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsTypedArray() ||
-      !info[3].IsTypedArray() || !info[4].IsNumber()) {
-    Napi::TypeError::New(env, "(fd, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, n: number)")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
-  Napi::TypedArray b = info[1].As<Napi::TypedArray>();
-  Napi::TypedArray o = info[2].As<Napi::TypedArray>();
-  Napi::TypedArray l = info[3].As<Napi::TypedArray>();
-  if (b.TypedArrayType() != napi_uint8_array || o.TypedArrayType() != napi_uint32_array ||
-      l.TypedArrayType() != napi_uint32_array) {
-    Napi::TypeError::New(env, "buf must be a Uint8Array, offsets and lengths Uint32Arrays")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
-  a->fd = info[0].As<Napi::Number>().Int32Value();
-  a->buf = b.As<Napi::Uint8Array>().Data();
-  a->bufLen = b.ByteLength();
-  a->offsets = o.As<Napi::Uint32Array>().Data();
-  a->lengths = l.As<Napi::Uint32Array>().Data();
-  a->slots = o.ElementLength() < l.ElementLength() ? o.ElementLength() : l.ElementLength();
-  return true;
-}
-
-Napi::Value ReadLoop(Napi::Env env, const BatchArgs& a, int64_t max, int64_t cap);
-Napi::Value WriteLoop(Napi::Env env, const BatchArgs& a, int64_t count);
-
-// read(fd, buf, offsets, lengths, max, slotCapacity) -> count. Reads packet i to buf[offsets[i]]
-// (up to slotCapacity bytes) until EAGAIN or max; lengths[i] receives its size.
-Napi::Value ReadBatch(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  BatchArgs a;
-  if (!ParseBatch(info, &a)) return env.Undefined();
-  int64_t max = info[4].As<Napi::Number>().Int64Value();
-  int64_t cap;
-  if (!ArgInt(info, 5, &cap)) return env.Undefined();
-  if (max < 0 || static_cast<size_t>(max) > a.slots || cap <= 0) {
-    Napi::RangeError::New(env, "max exceeds offsets/lengths or slotCapacity <= 0").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  for (int64_t i = 0; i < max; i++) {
-    if (static_cast<size_t>(a.offsets[i]) + static_cast<size_t>(cap) > a.bufLen) {
-      Napi::RangeError::New(env, "offsets[" + std::to_string(i) + "] + slotCapacity exceeds the buffer")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-  }
-  return ReadLoop(env, a, max, cap);
-}
-
-Napi::Value ReadLoop(Napi::Env env, const BatchArgs& a, int64_t max, int64_t cap) {
-  int64_t n = 0;
-  while (n < max) {
-    ssize_t r = read(a.fd, a.buf + a.offsets[n], static_cast<size_t>(cap));
+// Reads packet i to buf[offsets[i]] (up to a.cap bytes) until EAGAIN or a.n; lengths[i] gets its size.
+Napi::Value ReadLoop(Napi::Env env, const BatchArgs& a) {
+  uint32_t n = 0;
+  while (n < a.n) {
+    ssize_t r = read(a.fd, a.buf + a.offsets[n], static_cast<size_t>(a.cap));
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -352,32 +294,13 @@ Napi::Value ReadLoop(Napi::Env env, const BatchArgs& a, int64_t max, int64_t cap
     a.lengths[n] = static_cast<uint32_t>(r);
     n++;
   }
-  return Napi::Number::New(env, static_cast<double>(n));
+  return Napi::Number::New(env, n);
 }
 
-// write(fd, buf, offsets, lengths, count) -> how many were written; stops at EAGAIN.
-Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  BatchArgs a;
-  if (!ParseBatch(info, &a)) return env.Undefined();
-  int64_t count = info[4].As<Napi::Number>().Int64Value();
-  if (count < 0 || static_cast<size_t>(count) > a.slots) {
-    Napi::RangeError::New(env, "count exceeds offsets/lengths").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  for (int64_t i = 0; i < count; i++) {
-    if (static_cast<size_t>(a.offsets[i]) + a.lengths[i] > a.bufLen) {
-      Napi::RangeError::New(env, "offsets[" + std::to_string(i) + "] + lengths[i] exceeds the buffer")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-  }
-  return WriteLoop(env, a, count);
-}
-
-Napi::Value WriteLoop(Napi::Env env, const BatchArgs& a, int64_t count) {
-  int64_t n = 0;
-  while (n < count) {
+// Writes packets 0..a.n-1; returns how many were written, stopping at EAGAIN.
+Napi::Value WriteLoop(Napi::Env env, const BatchArgs& a) {
+  uint32_t n = 0;
+  while (n < a.n) {
     ssize_t r = write(a.fd, a.buf + a.offsets[n], a.lengths[n]);
     if (r < 0) {
       if (errno == EINTR) continue;
@@ -387,7 +310,21 @@ Napi::Value WriteLoop(Napi::Env env, const BatchArgs& a, int64_t count) {
     }
     n++;
   }
-  return Napi::Number::New(env, static_cast<double>(n));
+  return Napi::Number::New(env, n);
+}
+
+// read(fd, buf, offsets, lengths, max, slotCapacity) -> count.
+Napi::Value ReadBatch(const Napi::CallbackInfo& info) {
+  BatchArgs a;
+  if (!nebula::ParseBatch(info, &a, true)) return info.Env().Undefined();
+  return ReadLoop(info.Env(), a);
+}
+
+// write(fd, buf, offsets, lengths, count) -> how many were written.
+Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
+  BatchArgs a;
+  if (!nebula::ParseBatch(info, &a, false)) return info.Env().Undefined();
+  return WriteLoop(info.Env(), a);
 }
 
 // ---- bound calls (see nebula::Pinned): bindRead/bindWrite(buf, offsets, lengths) return
@@ -395,72 +332,32 @@ Napi::Value WriteLoop(Napi::Env env, const BatchArgs& a, int64_t count) {
 
 struct BoundBatch {
   nebula::Pinned pins;
-  BatchArgs a{};
+  BatchArgs a;
 };
-
-BoundBatch* PinBatch(const Napi::CallbackInfo& info) {
-  auto* b = new BoundBatch();
-  size_t offLen = 0, lenLen = 0;
-  if (info.Length() < 3 || !b->pins.Array(info[0], napi_uint8_array, &b->a.buf, &b->a.bufLen) ||
-      !b->pins.Array(info[1], napi_uint32_array, &b->a.offsets, &offLen) ||
-      !b->pins.Array(info[2], napi_uint32_array, &b->a.lengths, &lenLen)) {
-    delete b;
-    Napi::TypeError::New(info.Env(), "(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array)")
-        .ThrowAsJavaScriptException();
-    return nullptr;
-  }
-  b->a.slots = std::min(offLen, lenLen);
-  return b;
-}
-
-// Checks (fd, n[, cap]) against the pinned arrays as ReadBatch/WriteBatch do.
-bool BoundArgs(const Napi::CallbackInfo& info, BatchArgs* a, bool read, int64_t* n, int64_t* cap) {
-  Napi::Env env = info.Env();
-  if (info.Length() < (read ? 3u : 2u) || !info[0].IsNumber() || !info[1].IsNumber() ||
-      (read && !info[2].IsNumber())) {
-    Napi::TypeError::New(env, read ? "(fd, max, slotCapacity)" : "(fd, count)").ThrowAsJavaScriptException();
-    return false;
-  }
-  a->fd = info[0].As<Napi::Number>().Int32Value();
-  *n = info[1].As<Napi::Number>().Int64Value();
-  *cap = read ? info[2].As<Napi::Number>().Int64Value() : 0;
-  if (*n < 0 || static_cast<size_t>(*n) > a->slots || (read && *cap <= 0)) {
-    Napi::RangeError::New(env, "count exceeds offsets/lengths or slotCapacity <= 0").ThrowAsJavaScriptException();
-    return false;
-  }
-  for (int64_t i = 0; i < *n; i++) {
-    size_t end = static_cast<size_t>(a->offsets[i]) + (read ? static_cast<size_t>(*cap) : a->lengths[i]);
-    if (end > a->bufLen) {
-      Napi::RangeError::New(env, "offsets[" + std::to_string(i) + "] exceeds the buffer").ThrowAsJavaScriptException();
-      return false;
-    }
-  }
-  return true;
-}
 
 Napi::Value BoundRead(const Napi::CallbackInfo& info) {
   auto* b = static_cast<BoundBatch*>(info.Data());
-  int64_t n, cap;
-  if (!BoundArgs(info, &b->a, true, &n, &cap)) return info.Env().Undefined();
-  return ReadLoop(info.Env(), b->a, n, cap);
+  if (!nebula::ParseBoundBatch(info, &b->a, true)) return info.Env().Undefined();
+  return ReadLoop(info.Env(), b->a);
 }
 
 Napi::Value BoundWrite(const Napi::CallbackInfo& info) {
   auto* b = static_cast<BoundBatch*>(info.Data());
-  int64_t n, cap;
-  if (!BoundArgs(info, &b->a, false, &n, &cap)) return info.Env().Undefined();
-  return WriteLoop(info.Env(), b->a, n);
+  if (!nebula::ParseBoundBatch(info, &b->a, false)) return info.Env().Undefined();
+  return WriteLoop(info.Env(), b->a);
 }
 
-Napi::Value BindRead(const Napi::CallbackInfo& info) {
-  BoundBatch* b = PinBatch(info);
-  return b ? nebula::BindFunction(info.Env(), "read", BoundRead, b) : info.Env().Undefined();
+Napi::Value Bind(const Napi::CallbackInfo& info, bool read) {
+  auto* b = new BoundBatch();
+  if (!nebula::BatchArrays(info, 0, &b->a, &b->pins)) {
+    delete b;
+    return info.Env().Undefined();
+  }
+  return nebula::BindFunction(info.Env(), read ? "read" : "write", read ? BoundRead : BoundWrite, b);
 }
 
-Napi::Value BindWrite(const Napi::CallbackInfo& info) {
-  BoundBatch* b = PinBatch(info);
-  return b ? nebula::BindFunction(info.Env(), "write", BoundWrite, b) : info.Env().Undefined();
-}
+Napi::Value BindRead(const Napi::CallbackInfo& info) { return Bind(info, true); }
+Napi::Value BindWrite(const Napi::CallbackInfo& info) { return Bind(info, false); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bindRead", Napi::Function::New(env, BindRead, "bindRead"));

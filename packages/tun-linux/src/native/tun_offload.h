@@ -1,6 +1,7 @@
 // Per-queue TSO/GRO state for IFF_VNET_HDR queues (see offload.cc). One instance per queue, used
 // only on the thread that owns the queue.
 #pragma once
+#include "batch_args.h"
 #include "nebula_native.h"
 
 #include <netinet/in.h>
@@ -37,35 +38,23 @@ class TunOffload : public Napi::ObjectWrap<TunOffload> {
   // Most parts per merged write: 64 KiB of 1.2 KB segments is ~52.
   static constexpr uint32_t kMaxRun = 64;
 
-  struct Args {
-    int fd;
-    uint8_t* buf;
-    size_t bufLen;
-    uint32_t* offsets;
-    uint32_t* lengths;
-    size_t slots;
-    uint32_t n;
-    int64_t cap;
-  };
   struct Bound;
 
-  static bool ParseArgs(const Napi::CallbackInfo& info, Args* a, bool read);
-  static bool Counts(Napi::Env env, Args* a, bool read, int64_t n, int64_t cap);
-  Napi::Value ReadInto(Napi::Env env, const Args& a);
-  Napi::Value WriteFrom(Napi::Env env, const Args& a);
-  Napi::Value MakeBound(const Napi::CallbackInfo& info, bool read);
+  Napi::Value ReadInto(Napi::Env env, const BatchArgs& a);
+  Napi::Value WriteFrom(Napi::Env env, const BatchArgs& a);
+  Napi::Value Bind(const Napi::CallbackInfo& info, bool read);
   Napi::Value BindRead(const Napi::CallbackInfo& info);
   Napi::Value BindWrite(const Napi::CallbackInfo& info);
   static Napi::Value BoundRead(const Napi::CallbackInfo& info);
   static Napi::Value BoundWrite(const Napi::CallbackInfo& info);
   bool CompleteChecksum(uint8_t* p, size_t len, const virtio_net_hdr& h);
   bool StartSegments(uint8_t* p, size_t len, const virtio_net_hdr& h, size_t cap);
-  uint32_t DrainSegments(const Args& a, uint32_t slot, uint32_t max);
+  uint32_t DrainSegments(const BatchArgs& a, uint32_t slot, uint32_t max);
   bool Mergeable(const uint8_t* p, uint32_t len, uint32_t* hlen) const;
   bool Follows(const uint8_t* first, uint32_t hlen, uint32_t bytes, const uint8_t* q, uint32_t qlen,
                uint32_t qhlen) const;
-  uint32_t RunFrom(const Args& a, uint32_t i, uint32_t* hlen, uint32_t* bytes) const;
-  ssize_t WriteRun(int fd, const Args& a, uint32_t i, uint32_t k, uint32_t hlen, uint32_t bytes);
+  uint32_t RunFrom(const BatchArgs& a, uint32_t i, uint32_t* hlen, uint32_t* bytes) const;
+  ssize_t WriteRun(int fd, const BatchArgs& a, uint32_t i, uint32_t k, uint32_t hlen, uint32_t bytes);
 
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
