@@ -75,7 +75,12 @@ export interface NebulaNodeOptions {
   readonly registry?: Registry;
   /** Data-path AEAD: the native batch addon (default when it loads) or node:crypto. */
   readonly aead?: 'native' | 'node';
-  /** Run the single routine of `routines: 1` on a worker thread too (default: main thread). */
+  /**
+   * Run the single routine of `routines: 1` on a worker thread too. Default: yes when there is a
+   * tun device, whose routine then blocks in poll() on its own thread and answers a lone packet
+   * sooner than the main thread's event loop can (Routine.startBlocking); false keeps it on the
+   * main thread (one thread and ~25 MiB of RSS less).
+   */
   readonly workersForSingleRoutine?: boolean;
   /** Tunnel slots in shared memory (default 4096). */
   readonly tunnelCapacity?: number;
@@ -92,6 +97,8 @@ export interface PkiState {
 /** Where control-path packets leave: routine 0's socket (inline) or a message to worker 0. */
 export interface RoutineLinks {
   readonly count: number;
+  /** How the routines learn of readable fds: their own blocking poll() loop, or libuv callbacks. */
+  readonly loop: 'poll' | 'libuv';
   sendRaw(bytes: Uint8Array, addr: UdpAddr): void;
   install(slot: number, h: HostInfo): void;
   remove(slot: number, vpnIp: number, localIndex: number): void;
@@ -306,7 +313,7 @@ export class NebulaNode {
       triggerBuffer: cfg.handshakes.trigger_buffer,
     });
     const settings = this.routineSettings(0);
-    const useWorkers = routines > 1 || this.opts.workersForSingleRoutine === true;
+    const useWorkers = routines > 1 || (this.opts.workersForSingleRoutine ?? !cfg.tun.disabled);
     if (useWorkers) {
       this.links = await WorkerRoutines.start({
         node: this,
@@ -350,6 +357,8 @@ export class NebulaNode {
         interface: this.tunDevice?.name ?? null,
         // Ours: whether the tun device runs with TCP segmentation offload (tun.tso).
         tso: this.tunDevice?.tso ?? false,
+        // Ours: 'poll' when each routine thread blocks in poll() on its own fds, 'libuv' otherwise.
+        routineLoop: this.links.loop,
         network: `${ipv4ToString(this.vpnIp)}/${bitsOf(this.netMask)}`,
         build: 'nebula-ts',
         udpAddr: `${cfg.listen.host}:${this.listenPort}`,
@@ -433,6 +442,7 @@ export class NebulaNode {
     const addr = new Uint32Array(ADDR_WORDS);
     return {
       count: 1,
+      loop: 'libuv',
       sendRaw(bytes, a) {
         addrToWords(a, addr, 0);
         try {

@@ -39,6 +39,12 @@ const MAX_NEEDS_PER_BATCH = 16;
 const WATCHDOG_MS = 1000;
 /** Least interval between two logs of caught handler errors. */
 const FAULT_LOG_MS = 1000;
+/** Longest wait of the run-to-completion loop: the worker has no timers of its own, so this is a safety net. */
+const BLOCKING_WAIT_MS = 1000;
+/** Wakes handled per turn of the run-to-completion loop before it yields to the event loop anyway. */
+const BLOCKING_WAKES_PER_TURN = 64;
+/** Pause after the wait itself failed, so a persistent failure cannot spin. */
+const BLOCKING_RETRY_MS = 10;
 
 export type SendRecvErrorMode = 'always' | 'never' | 'private';
 
@@ -57,6 +63,19 @@ export interface RoutineSettings {
     readonly mask: number;
     readonly via: number;
   }>;
+}
+
+/**
+ * What the run-to-completion loop waits on: `wait` blocks until some of its fds are readable and
+ * returns their bits (0 on timeout); the wakeup fd is signalled by the control path after it
+ * posted a message, and `drainWakeup` resets it.
+ */
+export interface BlockingIo {
+  readonly wait: (timeoutMs: number) => number;
+  readonly udpBit: number;
+  readonly tunBit: number;
+  readonly wakeupBit: number;
+  readonly drainWakeup: () => void;
 }
 
 /** What the data path hands to the control path. Implementations copy what they keep. */
@@ -161,6 +180,8 @@ export class Routine {
   private running = false;
   private inScheduled = false;
   private outScheduled = false;
+  /** Run-to-completion mode (startBlocking): readiness comes from the loop, not from pollers. */
+  private blocking: BlockingIo | null = null;
   /** Set by outside() when it wrote to tun during the current udp readiness callback. */
   private wroteTun = false;
   private watchdog: ReturnType<typeof setInterval> | null = null;
@@ -242,6 +263,47 @@ export class Routine {
     }, WATCHDOG_MS);
     this.watchdog.unref?.();
   }
+
+  /**
+   * Run-to-completion mode, for a thread that owns this routine's fds (a routine worker): a loop
+   * blocks in `io.wait` and drains what is readable directly, instead of a libuv poller calling
+   * into JS per wake (see @nebula-ts/native-common's wait.cc for what that saves). It hands the
+   * thread back to its event loop when the wakeup fires (a control-path message is waiting), on
+   * timeout (timers), and every BLOCKING_WAKES_PER_TURN wakes.
+   */
+  startBlocking(io: BlockingIo): void {
+    if (this.running) return;
+    this.running = true;
+    this.blocking = io;
+    setImmediate(this.runBlocking);
+  }
+
+  private readonly runBlocking = (): void => {
+    const io = this.blocking!;
+    for (let wakes = 0; wakes < BLOCKING_WAKES_PER_TURN; wakes++) {
+      if (!this.running) return;
+      let ready: number;
+      try {
+        ready = io.wait(BLOCKING_WAIT_MS);
+      } catch (e) {
+        this.fault('wait', e);
+        setTimeout(this.runBlocking, BLOCKING_RETRY_MS);
+        return;
+      }
+      if (ready & io.udpBit) this.guard(this.onUdpReadable, 'udp');
+      if (ready & io.tunBit) this.guard(this.onTunReadable, 'tun');
+      if (ready === 0) break;
+      if (ready & io.wakeupBit) {
+        try {
+          io.drainWakeup();
+        } catch (e) {
+          this.fault('wakeup', e);
+        }
+        break;
+      }
+    }
+    if (this.running) setImmediate(this.runBlocking);
+  };
 
   stop(): void {
     this.running = false;
@@ -349,8 +411,9 @@ export class Routine {
       }
       if (n < max) return;
     }
-    // Still readable: continue after timers and I/O callbacks had their turn.
-    if (!this.inScheduled) {
+    // Still readable: continue after timers and I/O callbacks had their turn (the blocking loop's
+    // next wait sees it by itself).
+    if (this.blocking === null && !this.inScheduled) {
       this.inScheduled = true;
       setImmediate(() => {
         this.inScheduled = false;
@@ -491,7 +554,7 @@ export class Routine {
       }
       if (n < max) return;
     }
-    if (!this.outScheduled) {
+    if (this.blocking === null && !this.outScheduled) {
       this.outScheduled = true;
       setImmediate(() => {
         this.outScheduled = false;

@@ -5,6 +5,7 @@
  * SO_REUSEPORT. Control-path sends go out through worker 0's socket, as Go sends them on socket 0.
  */
 import { Worker } from 'node:worker_threads';
+import { Wakeup } from '@nebula-ts/native-common';
 import type { Logger } from 'pino';
 import { addrFromWords, addrToWords, type UdpAddr } from './addr.js';
 import type { NodeConfig } from './config-types.js';
@@ -59,11 +60,16 @@ export const WorkerRoutines = {
       o.onTun(dev);
     }
     const workers: Worker[] = [];
+    // One eventfd per worker that owns a tun queue: its routine blocks in poll() and is woken by
+    // this after every message (Routine.startBlocking).
+    const wakeups: Array<Wakeup | null> = [];
     const stopped: Array<Promise<void>> = [];
     const url = new URL('./worker.js', import.meta.url);
 
     const spawn = (index: number, port: number): Promise<number> =>
       new Promise((resolve, reject) => {
+        const wakeup = fds[index] === undefined ? null : new Wakeup();
+        wakeups[index] = wakeup;
         const init: WorkerInit = {
           index,
           settings: o.settingsFor(index),
@@ -81,6 +87,7 @@ export const WorkerRoutines = {
           },
           aead: o.aead,
           logLevel: log.level,
+          wakeupFd: wakeup?.fd ?? -1,
         };
         const w = new Worker(url, { workerData: init });
         workers[index] = w;
@@ -148,6 +155,7 @@ export const WorkerRoutines = {
 
     const terminateAll = async (): Promise<void> => {
       await Promise.all(workers.map((w) => w?.terminate()));
+      for (const w of wakeups) w?.close();
     };
     let port: number;
     try {
@@ -159,12 +167,17 @@ export const WorkerRoutines = {
       throw e;
     }
     o.onPort(port);
-    const post = (i: number, m: ToWorker): void => workers[i]!.postMessage(m);
+    const post = (i: number, m: ToWorker): void => {
+      workers[i]!.postMessage(m);
+      wakeups[i]?.signal();
+    };
     const all = (m: ToWorker): void => {
       for (let i = 0; i < workers.length; i++) post(i, m);
     };
     return {
       count: o.routines,
+      // Only a worker with a tun queue runs Routine.startBlocking (see worker.ts).
+      loop: dev === null ? 'libuv' : 'poll',
       sendRaw(bytes: Uint8Array, a: UdpAddr) {
         const addr = new Uint32Array(6);
         addrToWords(a, addr, 0);

@@ -34,6 +34,8 @@ export interface WorkerInit {
   };
   readonly aead: 'native' | 'node';
   readonly logLevel: string;
+  /** eventfd the main thread signals after each message it posts (for the blocking loop), or -1. */
+  readonly wakeupFd: number;
 }
 
 export type ToWorker =

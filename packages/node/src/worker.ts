@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createBatchAead } from '@nebula-ts/aead';
 import { Conntrack, ConntrackCache, FirewallPeer } from '@nebula-ts/firewall';
+import { bindWaitReadable, drainEventFd } from '@nebula-ts/native-common';
 import { openTunQueue } from '@nebula-ts/tun-linux';
 import { openUdpSocket } from '@nebula-ts/udp';
 import { pino } from 'pino';
@@ -45,10 +46,8 @@ try {
     readBuffer: init.udp.readBuffer,
     writeBuffer: init.udp.writeBuffer,
   });
-  const tun: TunQueueLike =
-    init.tunFd >= 0
-      ? openTunQueue(init.tunFd, { tso: init.tunTso })
-      : new DisabledTun(table.stats, init.index);
+  const tunQueue = init.tunFd >= 0 ? openTunQueue(init.tunFd, { tso: init.tunTso }) : null;
+  const tun: TunQueueLike = tunQueue ?? new DisabledTun(table.stats, init.index);
   const aead = createBatchAead(init.aead);
 
   const copyAddr = (addrs: Uint32Array, i: number): Uint32Array =>
@@ -139,7 +138,20 @@ try {
       }
     }
   });
-  routine.start();
+  // This thread has nothing to do but this routine: it blocks in poll() on its fds (see
+  // Routine.startBlocking). The in-memory device of tun.disabled has no fd: pollers then.
+  if (tunQueue !== null && init.wakeupFd >= 0) {
+    const wakeupFd = init.wakeupFd;
+    routine.startBlocking({
+      wait: bindWaitReadable([udp.fd, tunQueue.fd, wakeupFd]),
+      udpBit: 1,
+      tunBit: 2,
+      wakeupBit: 4,
+      drainWakeup: () => drainEventFd(wakeupFd),
+    });
+  } else {
+    routine.start();
+  }
   post({ op: 'ready', port: udp.port });
 } catch (e) {
   post({ op: 'error', message: e instanceof Error ? e.message : String(e) });

@@ -7,6 +7,7 @@ import { createBatchAead } from '@nebula-ts/aead';
 import { describe, expect, it } from 'vitest';
 import {
   allocateTunnelTable,
+  type BlockingIo,
   COUNTER_LIMIT,
   type ControlSink,
   Routine,
@@ -121,7 +122,12 @@ interface Side {
   need: number[];
 }
 
-function side(name: 'a' | 'b', kind: Kind, extra: Partial<RoutineSettings> = {}): Side {
+function side(
+  name: 'a' | 'b',
+  kind: Kind,
+  extra: Partial<RoutineSettings> = {},
+  blocking: BlockingIo | null = null,
+): Side {
   const table = new TunnelTable(allocateTunnelTable(8, 1));
   const tun = new FakeTun();
   const udp = new FakeUdp();
@@ -155,7 +161,8 @@ function side(name: 'a' | 'b', kind: Kind, extra: Partial<RoutineSettings> = {})
     logger: silent,
     firewall: ALLOW,
   });
-  routine.start();
+  if (blocking) routine.startBlocking(blocking);
+  else routine.start();
   return { routine, tun, udp, table, control, need };
 }
 
@@ -273,6 +280,100 @@ describe('routine udp → tun → udp in one readiness callback', () => {
     // A replay writes nothing to tun, so tun is not read on its account.
     b.udp.deliver(a.udp.sent[0]!.pkt, ADDR_A);
     expect(tunReads).toBe(before);
+  });
+});
+
+describe('routine run-to-completion loop (startBlocking)', () => {
+  const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+  async function until(cond: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + 2000;
+    for (let i = 0; i < 1_000_000 && !cond() && Date.now() < deadline; i++) await turn();
+    if (!cond()) throw new Error(`timed out waiting for ${what}`);
+  }
+
+  /** A wait over a's fake queues: readiness from their contents, wakeup from a flag; never blocks. */
+  function scriptedIo(s: () => Side) {
+    const io = {
+      waits: 0,
+      wakeup: false,
+      drained: 0,
+      busy: false,
+      fail: 0,
+      wait: (_timeoutMs: number): number => {
+        io.waits++;
+        if (io.fail > 0) {
+          io.fail--;
+          throw new Error('poll EINTR-like failure');
+        }
+        const a = s();
+        return (
+          (a.udp.inbox.length > 0 || io.busy ? 1 : 0) |
+          (a.tun.toRead.length > 0 ? 2 : 0) |
+          (io.wakeup ? 4 : 0)
+        );
+      },
+      udpBit: 1,
+      tunBit: 2,
+      wakeupBit: 4,
+      drainWakeup: (): void => {
+        io.wakeup = false;
+        io.drained++;
+      },
+    };
+    return io;
+  }
+
+  it('carries packets both ways with no readiness callback registered', async () => {
+    let a: Side | null = null;
+    const io = scriptedIo(() => a!);
+    a = side('a', 'native', {}, io);
+    const b = side('b', 'native');
+    connect(a, b, 'aes');
+    expect(a.tun.cb).toBeNull();
+    expect(a.udp.cb).toBeNull();
+    a.tun.toRead.push(icmp('203.0.113.1', '203.0.113.2', 20));
+    await until(() => a!.udp.sent.length === 1, 'a to send');
+    b.udp.deliver(a.udp.sent[0]!.pkt, ADDR_A);
+    expect(b.tun.written).toEqual([icmp('203.0.113.1', '203.0.113.2', 20)]);
+    b.tun.inject(icmp('203.0.113.2', '203.0.113.1', 20));
+    a.udp.inbox.push({ pkt: b.udp.sent[0]!.pkt, from: ADDR_B });
+    await until(() => a!.tun.written.length === 1, 'a to write tun');
+    expect(a.tun.written).toEqual([icmp('203.0.113.2', '203.0.113.1', 20)]);
+    a.routine.stop();
+  });
+
+  it('yields to the event loop on a wakeup and under endless load, and stops waiting after stop()', async () => {
+    let a: Side | null = null;
+    const io = scriptedIo(() => a!);
+    a = side('a', 'native', {}, io);
+    await until(() => io.waits > 0, 'the loop to start');
+    io.wakeup = true;
+    await until(() => io.drained === 1, 'the wakeup to be drained');
+    // Endless readiness (every wait reports udp): the loop must still hand the thread back.
+    io.busy = true;
+    const before = io.waits;
+    await turn();
+    await turn();
+    expect(io.waits).toBeGreaterThan(before);
+    expect(io.waits - before).toBeLessThanOrEqual(3 * 64);
+    io.busy = false;
+    a.routine.stop();
+    await turn();
+    const stopped = io.waits;
+    for (let i = 0; i < 10; i++) await turn();
+    expect(io.waits).toBe(stopped);
+  });
+
+  it('counts a failing wait as a handler error and keeps going', async () => {
+    let a: Side | null = null;
+    const io = scriptedIo(() => a!);
+    io.fail = 2;
+    a = side('a', 'native', {}, io);
+    await until(() => io.fail === 0 && io.waits > 3, 'the loop to recover');
+    expect(a.routine.handlerErrors).toBe(2);
+    a.tun.toRead.push(icmp('203.0.113.1', '203.0.113.2', 20));
+    await until(() => a!.need.length === 1, 'the packet to be read');
+    a.routine.stop();
   });
 });
 
