@@ -182,6 +182,12 @@ export class Routine {
   private outScheduled = false;
   /** Run-to-completion mode (startBlocking): readiness comes from the loop, not from pollers. */
   private blocking: BlockingIo | null = null;
+  /**
+   * Blocking mode: the last drain stopped at MAX_ROUNDS full batches. Go on without waiting: a
+   * TSO queue may hold split segments that no fd readiness reports.
+   */
+  private inBacklog = false;
+  private outBacklog = false;
   /** Set by outside() when it wrote to tun during the current udp readiness callback. */
   private wroteTun = false;
   private watchdog: ReturnType<typeof setInterval> | null = null;
@@ -282,17 +288,18 @@ export class Routine {
     const io = this.blocking!;
     for (let wakes = 0; wakes < BLOCKING_WAKES_PER_TURN; wakes++) {
       if (!this.running) return;
+      const backlog = this.inBacklog || this.outBacklog;
       let ready: number;
       try {
-        ready = io.wait(BLOCKING_WAIT_MS);
+        ready = io.wait(backlog ? 0 : BLOCKING_WAIT_MS);
       } catch (e) {
         this.fault('wait', e);
         setTimeout(this.runBlocking, BLOCKING_RETRY_MS);
         return;
       }
-      if (ready & io.udpBit) this.guard(this.onUdpReadable, 'udp');
-      if (ready & io.tunBit) this.guard(this.onTunReadable, 'tun');
-      if (ready === 0) break;
+      if (ready & io.udpBit || this.outBacklog) this.guard(this.onUdpReadable, 'udp');
+      if (ready & io.tunBit || this.inBacklog) this.guard(this.onTunReadable, 'tun');
+      if (ready === 0 && !backlog) break;
       if (ready & io.wakeupBit) {
         try {
           io.drainWakeup();
@@ -400,6 +407,7 @@ export class Routine {
 
   private onTunReadable(): void {
     if (!this.running) return;
+    this.inBacklog = false;
     const max = this.inOffsets.length;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const n = this.tunRead(max, PAYLOAD_CAPACITY);
@@ -411,9 +419,13 @@ export class Routine {
       }
       if (n < max) return;
     }
-    // Still readable: continue after timers and I/O callbacks had their turn (the blocking loop's
-    // next wait sees it by itself).
-    if (this.blocking === null && !this.inScheduled) {
+    // Still readable, or segments left over in the queue that no readiness will report: continue
+    // after timers and I/O callbacks had their turn, or in the blocking loop's next pass.
+    if (this.blocking !== null) {
+      this.inBacklog = true;
+      return;
+    }
+    if (!this.inScheduled) {
       this.inScheduled = true;
       setImmediate(() => {
         this.inScheduled = false;
@@ -544,6 +556,7 @@ export class Routine {
   }
 
   private drainUdp(max: number): void {
+    this.outBacklog = false;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const n = this.udpRecv(max, SLOT_SIZE);
       if (n <= 0) return;
@@ -554,7 +567,11 @@ export class Routine {
       }
       if (n < max) return;
     }
-    if (this.blocking === null && !this.outScheduled) {
+    if (this.blocking !== null) {
+      this.outBacklog = true;
+      return;
+    }
+    if (!this.outScheduled) {
       this.outScheduled = true;
       setImmediate(() => {
         this.outScheduled = false;
