@@ -27,6 +27,16 @@ export class NativeError extends Error {
   }
 }
 
+/** Structural check (survives duplicate copies of this package). */
+export function isNativeError(e: unknown): e is NativeError {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as { code?: unknown }).code === 'string' &&
+    (e as { code: string }).code.startsWith('ERR_NATIVE_')
+  );
+}
+
 /** Turns the addon's errno error (`code`, `errno`, `syscall`) or argument error into a `NativeError`. */
 export function fromNative(e: unknown): unknown {
   if (!(e instanceof Error)) return e;

@@ -4,5 +4,5 @@
  * binding.gyp), and from JS, the blocking fd wait and eventfd of a data-path thread.
  */
 
-export { NativeError, type NativeErrorCode } from './errors.js';
+export { isNativeError, NativeError, type NativeErrorCode } from './errors.js';
 export { bindWaitReadable, drainEventFd, MAX_WAIT_FDS, Wakeup } from './wait.js';

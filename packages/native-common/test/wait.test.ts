@@ -4,7 +4,14 @@
  */
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bindWaitReadable, drainEventFd, MAX_WAIT_FDS, NativeError, Wakeup } from '../src/index.js';
+import {
+  bindWaitReadable,
+  drainEventFd,
+  isNativeError,
+  MAX_WAIT_FDS,
+  NativeError,
+  Wakeup,
+} from '../src/index.js';
 
 const open: Wakeup[] = [];
 const wakeup = (): Wakeup => {
@@ -74,6 +81,7 @@ describe('bindWaitReadable', () => {
       })();
       expect(e, JSON.stringify(fds)).toBeInstanceOf(NativeError);
       expect((e as NativeError).code).toBe('ERR_NATIVE_INVALID_ARG');
+      expect(isNativeError(e)).toBe(true);
     }
     const wait = bindWaitReadable([wakeup().fd]);
     expect(() => (wait as unknown as (x: unknown) => number)('soon')).toThrow(TypeError);
