@@ -169,7 +169,9 @@ export const WorkerRoutines = {
     o.onPort(port);
     const post = (i: number, m: ToWorker): void => {
       workers[i]!.postMessage(m);
-      wakeups[i]?.signal();
+      // After stop() the wakeups are closed and a late message has no loop to wake.
+      const wakeup = wakeups[i];
+      if (wakeup && !wakeup.closed) wakeup.signal();
     };
     const all = (m: ToWorker): void => {
       for (let i = 0; i < workers.length; i++) post(i, m);
