@@ -5,6 +5,7 @@
  * writes, Map lookups with number keys and Atomics — no allocation, closure, log call or metric
  * update. Anything that is not an established data packet goes to the control path (`ControlSink`).
  */
+import { constants as osConstants } from 'node:os';
 import type { Logger } from 'pino';
 import { ADDR_WORDS } from './addr.js';
 import {
@@ -45,6 +46,11 @@ const BLOCKING_WAIT_MS = 1000;
 const BLOCKING_WAKES_PER_TURN = 64;
 /** Pause after the wait itself failed, so a persistent failure cannot spin. */
 const BLOCKING_RETRY_MS = 10;
+/** Least interval between two looks at the socket's and queue's own counters (checkHealth). */
+const HEALTH_CHECK_MS = 1000;
+
+const errnoNames = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+const errnoName = (n: number): string => errnoNames.get(n) ?? `errno ${n}`;
 
 export type SendRecvErrorMode = 'always' | 'never' | 'private';
 
@@ -193,6 +199,11 @@ export class Routine {
   private watchdog: ReturnType<typeof setInterval> | null = null;
   /** Exceptions caught in the readable handlers (also summed in Stat.HandlerErrors). */
   handlerErrors = 0;
+  private lastHealthCheck = 0;
+  private sendErrorsSeen = 0;
+  private readDroppedSeen = 0;
+  private gsoOffLogged = false;
+  private mergeOffLogged = false;
   private lastFaultLog = 0;
   private faultsSinceLog = 0;
 
@@ -266,6 +277,7 @@ export class Routine {
     this.watchdog = setInterval(() => {
       this.guard(this.onUdpReadable, 'udp');
       this.guard(this.onTunReadable, 'tun');
+      this.checkHealth(Date.now());
     }, WATCHDOG_MS);
     this.watchdog.unref?.();
   }
@@ -309,8 +321,55 @@ export class Routine {
         break;
       }
     }
-    if (this.running) setImmediate(this.runBlocking);
+    if (!this.running) return;
+    this.checkHealth(Date.now());
+    setImmediate(this.runBlocking);
   };
+
+  /**
+   * What the kernel refused since the last look, from the socket's and the queue's own counters
+   * (at most once per HEALTH_CHECK_MS, never per packet): failed sends are logged as 1.6.1 logs
+   * them, with a count; GSO or TSO merging turning itself off and dropped tun segments are
+   * logged once, so a slower data path is never a silent one.
+   */
+  checkHealth(now: number): void {
+    if (now - this.lastHealthCheck < HEALTH_CHECK_MS) return;
+    this.lastHealthCheck = now;
+    try {
+      const u = this.udp.stats?.();
+      if (u !== undefined) {
+        const failed = u.sendErrors - this.sendErrorsSeen;
+        if (failed > 0) {
+          this.sendErrorsSeen = u.sendErrors;
+          this.log.error(
+            { count: failed, err: errnoName(u.lastSendErrno) },
+            'Failed to write outgoing packet',
+          );
+        }
+        if (u.gsoDisabledByErrno !== 0 && !this.gsoOffLogged) {
+          this.gsoOffLogged = true;
+          this.log.warn(
+            { err: errnoName(u.gsoDisabledByErrno) },
+            'UDP segmentation offload turned off by the kernel; sending one datagram per packet',
+          );
+        }
+      }
+      const t = this.tun.offloadStats?.();
+      if (t) {
+        if (t.mergeRefused > 0 && !this.mergeOffLogged) {
+          this.mergeOffLogged = true;
+          this.log.warn('tun refused a merged TCP write; writing one packet per write from now on');
+        }
+        const dropped = t.readDropped - this.readDroppedSeen;
+        if (dropped > 0) {
+          this.readDroppedSeen = t.readDropped;
+          this.log.warn({ count: dropped }, 'Dropped tun packets the offload could not pass on');
+        }
+      }
+    } catch (e) {
+      this.fault('health', e);
+    }
+  }
 
   stop(): void {
     this.running = false;

@@ -14,7 +14,7 @@ import {
   type RoutineSettings,
   TunnelTable,
 } from '../src/index.js';
-import { ip } from './support.js';
+import { captureLogger, ip } from './support.js';
 
 type Kind = 'native' | 'node';
 
@@ -127,6 +127,7 @@ function side(
   kind: Kind,
   extra: Partial<RoutineSettings> = {},
   blocking: BlockingIo | null = null,
+  logger: unknown = silent,
 ): Side {
   const table = new TunnelTable(allocateTunnelTable(8, 1));
   const tun = new FakeTun();
@@ -158,7 +159,7 @@ function side(
     tun,
     udp,
     sink,
-    logger: silent,
+    logger: logger as never,
     firewall: ALLOW,
   });
   if (blocking) routine.startBlocking(blocking);
@@ -399,6 +400,41 @@ describe('routine run-to-completion loop (startBlocking)', () => {
     expect(a.routine.handlerErrors).toBe(2);
     a.tun.toRead.push(icmp('203.0.113.1', '203.0.113.2', 20));
     await until(() => a!.need.length === 1, 'the packet to be read');
+    a.routine.stop();
+  });
+});
+
+describe('routine health check (the kernel refusing things is never silent)', () => {
+  it('logs failed sends with a count, GSO and TSO merging turning off once, and dropped tun segments', () => {
+    const log = captureLogger('info');
+    const a = side('a', 'native', {}, null, log.logger);
+    const udp = { sendErrors: 0, lastSendErrno: 0, gsoDisabledByErrno: 0 };
+    const tun = { readDropped: 0, mergeRefused: 0 };
+    Object.assign(a.udp, { stats: () => ({ ...udp }) });
+    Object.assign(a.tun, { offloadStats: () => ({ ...tun }) });
+    const errors = () => log.lines.filter((l) => l.msg === 'Failed to write outgoing packet');
+    a.routine.checkHealth(10_000);
+    expect(log.lines).toEqual([]);
+    udp.sendErrors = 3;
+    udp.lastSendErrno = 101; // ENETUNREACH
+    a.routine.checkHealth(10_500); // within HEALTH_CHECK_MS of the last look: not yet
+    expect(errors()).toEqual([]);
+    a.routine.checkHealth(11_000);
+    expect(errors()).toEqual([expect.objectContaining({ level: 50, count: 3, err: 'ENETUNREACH' })]);
+    a.routine.checkHealth(12_000); // nothing new
+    expect(errors().length).toBe(1);
+    udp.sendErrors = 5;
+    udp.gsoDisabledByErrno = 5; // EIO
+    tun.mergeRefused = 1;
+    tun.readDropped = 7;
+    a.routine.checkHealth(13_000);
+    expect(errors()[1]).toMatchObject({ count: 2 });
+    expect(log.find(/segmentation offload turned off/)).toMatchObject({ level: 40, err: 'EIO' });
+    expect(log.find(/refused a merged TCP write/)).toMatchObject({ level: 40 });
+    expect(log.find(/Dropped tun packets/)).toMatchObject({ level: 40, count: 7 });
+    tun.mergeRefused = 2;
+    a.routine.checkHealth(14_000);
+    expect(log.lines.filter((l) => /turned off|refused a merged/.test(String(l.msg))).length).toBe(2);
     a.routine.stop();
   });
 });

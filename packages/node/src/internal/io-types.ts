@@ -33,6 +33,8 @@ export interface TunQueueLike {
   bindWrite?(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): (count: number) => number;
   onReadable(cb: () => void): void;
   pause?(): void;
+  /** A TSO queue's counters (null without TSO): what the kernel refused, read once a second. */
+  offloadStats?(): { readonly readDropped: number; readonly mergeRefused: number } | null;
   close(): void;
 }
 
@@ -66,5 +68,11 @@ export interface UdpSocketLike {
     addrs: Uint32Array,
   ): (count: number) => number;
   onReadable(cb: () => void): void;
+  /** The socket's own counters: failed sends and GSO turned off, read once a second. */
+  stats?(): {
+    readonly sendErrors: number;
+    readonly lastSendErrno: number;
+    readonly gsoDisabledByErrno: number;
+  };
   close(): void;
 }
