@@ -154,6 +154,8 @@ export const WorkerRoutines = {
       });
 
     const terminateAll = async (): Promise<void> => {
+      // A worker blocked in poll() only sees the termination once the wait returns: wake it.
+      for (const w of wakeups) if (w && !w.closed) w.signal();
       await Promise.all(workers.map((w) => w?.terminate()));
       for (const w of wakeups) w?.close();
     };
