@@ -203,6 +203,7 @@ export class Routine {
   private sendErrorsSeen = 0;
   private readDroppedSeen = 0;
   private gsoOffLogged = false;
+  private gsoLimitLogged = false;
   private mergeOffLogged = false;
   private lastFaultLog = 0;
   private faultsSinceLog = 0;
@@ -344,6 +345,13 @@ export class Routine {
           this.log.error(
             { count: failed, err: errnoName(u.lastSendErrno) },
             'Failed to write outgoing packet',
+          );
+        }
+        if (u.gsoSegmentLimit !== null && !this.gsoLimitLogged) {
+          this.gsoLimitLogged = true;
+          this.log.warn(
+            { maxSegment: u.gsoSegmentLimit },
+            'UDP segmentation offload limited to smaller packets after the kernel refused a larger one',
           );
         }
         if (u.gsoDisabledByErrno !== 0 && !this.gsoOffLogged) {

@@ -408,7 +408,12 @@ describe('routine health check (the kernel refusing things is never silent)', ()
   it('logs failed sends with a count, GSO and TSO merging turning off once, and dropped tun segments', () => {
     const log = captureLogger('info');
     const a = side('a', 'native', {}, null, log.logger);
-    const udp = { sendErrors: 0, lastSendErrno: 0, gsoDisabledByErrno: 0 };
+    const udp = {
+      sendErrors: 0,
+      lastSendErrno: 0,
+      gsoDisabledByErrno: 0,
+      gsoSegmentLimit: null as number | null,
+    };
     const tun = { readDropped: 0, mergeRefused: 0 };
     Object.assign(a.udp, { stats: () => ({ ...udp }) });
     Object.assign(a.tun, { offloadStats: () => ({ ...tun }) });
@@ -425,16 +430,20 @@ describe('routine health check (the kernel refusing things is never silent)', ()
     expect(errors().length).toBe(1);
     udp.sendErrors = 5;
     udp.gsoDisabledByErrno = 5; // EIO
+    udp.gsoSegmentLimit = 1315;
     tun.mergeRefused = 1;
     tun.readDropped = 7;
     a.routine.checkHealth(13_000);
     expect(errors()[1]).toMatchObject({ count: 2 });
     expect(log.find(/segmentation offload turned off/)).toMatchObject({ level: 40, err: 'EIO' });
     expect(log.find(/refused a merged TCP write/)).toMatchObject({ level: 40 });
+    expect(log.find(/limited to smaller packets/)).toMatchObject({ level: 40, maxSegment: 1315 });
     expect(log.find(/Dropped tun packets/)).toMatchObject({ level: 40, count: 7 });
     tun.mergeRefused = 2;
     a.routine.checkHealth(14_000);
-    expect(log.lines.filter((l) => /turned off|refused a merged/.test(String(l.msg))).length).toBe(2);
+    expect(log.lines.filter((l) => /turned off|refused a merged|limited to/.test(String(l.msg))).length).toBe(
+      3,
+    );
     a.routine.stop();
   });
 });

@@ -55,6 +55,11 @@ export interface UdpSocketStats {
   readonly groCoalesced: number;
   /** sendmmsg entries that went out as one GSO send of several packets. */
   readonly gsoSends: number;
+  /**
+   * Largest packet still coalesced, after the kernel refused a segment as larger than the path
+   * MTU (EMSGSIZE); null while there is no such limit.
+   */
+  readonly gsoSegmentLimit: number | null;
 }
 
 /** Effective socket buffer sizes, as the kernel reports them (it doubles the request). */
@@ -396,6 +401,7 @@ export class UdpSocket {
       gsoDisabledByErrno: s[6],
       groCoalesced: s[7],
       gsoSends: s[9],
+      gsoSegmentLimit: s[10] < 0 ? null : s[10],
     };
   }
 

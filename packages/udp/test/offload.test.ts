@@ -93,6 +93,31 @@ describe('UDP GSO / GRO (kernel 6.18 has both)', () => {
     for (const [k, tag] of [105, 107, 109, 111].entries()) check(gotB.payloads[k]!, sizes[tag]!, tag);
   });
 
+  it('keeps a coalesced IPv4 send within one IP packet (65507 payload bytes), so GSO stays on for full-size runs', async () => {
+    // 49 × 1316 + 1040 = 65524 bytes: over IPv4's limit (65535 - 20 - 8), under IPv6's. The kernel
+    // refuses that run with EMSGSIZE, which must not be taken for a path-MTU refusal of 1316.
+    const rx = sock({ host: '127.0.0.1', gro: false, readBuffer: 4 << 20 });
+    const tx = sock({ host: '127.0.0.1' });
+    const got = collect(rx);
+    const send = (sizes: number[]): number => {
+      const out = createSlots(sizes.length);
+      sizes.forEach((len, i) => {
+        out.lengths[i] = len;
+        fill(out.buf, out.offsets[i]!, len, i);
+        parseAddr(`127.0.0.1:${rx.port}`, out.addrs, i);
+      });
+      return tx.sendBatch(out.buf, out.offsets, out.lengths, out.addrs, sizes.length);
+    };
+    const first = [...new Array<number>(49).fill(1316), 1040];
+    expect(send(first)).toBe(50);
+    expect(tx.stats()).toMatchObject({ gsoSends: 1, gsoSegmentLimit: null, sendErrors: 0 });
+    expect(send(new Array<number>(10).fill(1316))).toBe(10);
+    expect(tx.stats()).toMatchObject({ gso: true, gsoSends: 2, gsoSegmentLimit: null });
+    await waitFor(() => got.payloads.length === 60);
+    for (let i = 0; i < 50; i++) check(got.payloads[i]!, first[i]!, i);
+    for (let i = 0; i < 10; i++) check(got.payloads[50 + i]!, 1316, i);
+  });
+
   it('GRO receive splits coalesced datagrams into slots and keeps the rest for the next call', async () => {
     const rx = sock({ host: '::1', gro: true });
     const tx = sock({ host: '::1' });

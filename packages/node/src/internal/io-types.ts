@@ -73,6 +73,7 @@ export interface UdpSocketLike {
     readonly sendErrors: number;
     readonly lastSendErrno: number;
     readonly gsoDisabledByErrno: number;
+    readonly gsoSegmentLimit: number | null;
   };
   close(): void;
 }

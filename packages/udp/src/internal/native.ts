@@ -38,7 +38,7 @@ export interface NativeUdpSocket {
   meminfo(out: Uint32Array): number;
   setGso(on: boolean): boolean;
   setGro(on: boolean): boolean;
-  state(): [boolean, boolean, boolean, boolean, number, number, number, number, number, number];
+  state(): [boolean, boolean, boolean, boolean, number, number, number, number, number, number, number];
   close(): void;
 }
 

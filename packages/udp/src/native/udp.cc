@@ -32,8 +32,11 @@ namespace {
 // The kernel refuses more than 64 segments per GSO send on older kernels (UDP_MAX_SEGMENTS was
 // raised later); 64 keeps us valid everywhere.
 constexpr uint32_t kMaxGsoSegments = 64;
-// Largest UDP payload of one coalesced send: an IPv6 payload of 65535 minus the 8-byte UDP header.
-constexpr uint32_t kMaxGsoBytes = 65535 - 8;
+// Largest UDP payload of one coalesced send: the whole datagram must fit one IP packet. IPv4
+// counts its 20-byte header in the 65535 (65535 - 20 - 8); IPv6 does not (65535 - 8). A run over
+// the limit is refused with EMSGSIZE, which would otherwise read as a path-MTU refusal.
+constexpr uint32_t kMaxGsoBytesV4 = 65535 - 20 - 8;
+constexpr uint32_t kMaxGsoBytesV6 = 65535 - 8;
 // One GRO-coalesced datagram can be as large as a full IP packet.
 constexpr uint32_t kGroSlot = 65536;
 // Consecutive EINVALs on segmented sends before GSO is given up on.
@@ -394,8 +397,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       v++;
       uint32_t j = i + 1;
       if (gso && seg > 0 && seg <= gsoSegLimit_) {
+        const uint32_t maxBytes = a[0] == 4 ? kMaxGsoBytesV4 : kMaxGsoBytesV6;
         while (j < count && segs < kMaxGsoSegments && lengths[j] > 0 && lengths[j] <= seg &&
-               total + lengths[j] <= kMaxGsoBytes && SameAddr(a, addrs + 6 * j)) {
+               total + lengths[j] <= maxBytes && SameAddr(a, addrs + 6 * j)) {
           uint8_t* p = buf + offsets[j];
           iovec& last = sendIovs_[v - 1];
           if (static_cast<uint8_t*>(last.iov_base) + last.iov_len == p) {
@@ -705,7 +709,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   //  groCoalesced, pendingGroMessages, gsoSends]
   Napi::Value State(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    Napi::Array a = Napi::Array::New(env, 10);
+    Napi::Array a = Napi::Array::New(env, 11);
     a.Set(0u, Napi::Boolean::New(env, gsoAvail_));
     a.Set(1u, Napi::Boolean::New(env, gso_));
     a.Set(2u, Napi::Boolean::New(env, groAvail_));
@@ -716,6 +720,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     a.Set(7u, Napi::Number::New(env, static_cast<double>(groCoalesced_)));
     a.Set(8u, Napi::Number::New(env, groCount_ - groMsg_));
     a.Set(9u, Napi::Number::New(env, static_cast<double>(gsoSends_)));
+    // Largest segment still coalesced after an EMSGSIZE (path MTU) refusal; -1: no limit.
+    a.Set(10u, Napi::Number::New(env, gsoSegLimit_ == 0xffffffffu ? -1.0 : static_cast<double>(gsoSegLimit_)));
     return a;
   }
 
