@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "native_common",
-      "sources": ["src/native/wait.cc"],
+      "sources": ["src/native/addon.cc", "src/native/wait.cc", "src/native/sched.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "include"

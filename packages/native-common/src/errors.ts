@@ -4,7 +4,11 @@
  * name, e.g. `EMFILE`).
  */
 
-export type NativeErrorCode = 'ERR_NATIVE_INVALID_ARG' | 'ERR_NATIVE_SYSCALL' | 'ERR_NATIVE_CLOSED';
+export type NativeErrorCode =
+  | 'ERR_NATIVE_INVALID_ARG'
+  | 'ERR_NATIVE_SYSCALL'
+  | 'ERR_NATIVE_CLOSED'
+  | 'ERR_NATIVE_WRONG_THREAD';
 
 export class NativeError extends Error {
   static override readonly name = 'NativeError';

@@ -1,8 +1,10 @@
 /**
  * `@nebula-ts/native-common`: the C++ helpers compiled into every nebula-ts addon (errno errors,
  * the libuv fd poller, bound batch calls; see include/nebula_native.h, paths in index.cjs for
- * binding.gyp), and from JS, the blocking fd wait and eventfd of a data-path thread.
+ * binding.gyp), and from JS, the blocking fd wait and eventfd of a data-path thread, and SCHED_IDLE
+ * for the helper threads that must never delay it.
  */
 
 export { isNativeError, NativeError, type NativeErrorCode } from './errors.js';
+export { type IdleHelperThreads, idleHelperThreads, setThreadIdle } from './threads.js';
 export { bindWaitReadable, drainEventFd, MAX_WAIT_FDS, Wakeup } from './wait.js';

@@ -3,7 +3,7 @@
  * (worker threads sharing tunnel state) and our node with one, no Go involved. Checks that send
  * counters taken concurrently by several routines never repeat on the wire.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireRoot, Testnet } from '@nebula-ts/e2e';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,6 +132,24 @@ describe('TS ↔ TS through a TS lighthouse with tun disabled; a runs 2 routines
     // Both run their routines on their own threads blocking in poll(): a has 2, b the default 1.
     expect(active('a')).toMatchObject({ interface: 'nebula1', tso: true, routineLoop: 'poll' });
     expect(active('b')).toMatchObject({ interface: 'nebula1', tso: false, routineLoop: 'poll' });
+  });
+
+  it('the binary runs V8 and libuv helper threads at SCHED_IDLE, its main and routine threads normally', () => {
+    // The kernel's view: /proc/<pid>/task/<tid>/stat, fields 14–15 (CPU ticks) and 41 (policy).
+    const pid = net.nodePid('a');
+    expect(pid).toBeDefined();
+    const threads = readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { tid: Number(tid), ticks: Number(f[11]) + Number(f[12]), policy: Number(f[38]) };
+    });
+    const idle = threads.filter((t) => t.policy === 5);
+    const normal = threads.filter((t) => t.policy === 0);
+    expect(idle.length).toBeGreaterThanOrEqual(4); // V8's platform workers at least
+    expect(normal.length + idle.length).toBe(threads.length);
+    expect(normal.map((t) => t.tid)).toContain(pid);
+    // a's two routine threads carried the TCP transfers above, at the normal policy.
+    expect(normal.filter((t) => t.tid !== pid && t.ticks > 0).length).toBeGreaterThanOrEqual(2);
   });
 
   it('SIGHUP swaps the firewall in every routine worker (new TCP flows refused, then allowed again)', async () => {

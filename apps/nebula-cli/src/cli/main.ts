@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { isConfigError, type LoadedConfig, loadConfig, renderConfigYaml } from '@nebula-ts/config';
 import { type FirewallRules, isFirewallConfigError, parseFirewallConfig } from '@nebula-ts/firewall';
+import { idleHelperThreads } from '@nebula-ts/native-common';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { CliError, isCliError } from '../errors.js';
@@ -43,6 +44,12 @@ export interface MainIo {
   readonly signals?: Pick<NodeJS.Process, 'on' | 'off'>;
   /** Replaces `createNode` (tests, demos). */
   readonly createNode?: typeof createNode;
+  /**
+   * `'idle'` (the binary): V8's and libuv's helper threads go to SCHED_IDLE before the node starts
+   * its routine threads, so JIT and GC work never delays a packet. Unset: left alone (tests run
+   * `main` inside the test runner's process).
+   */
+  readonly helperThreads?: 'idle';
 }
 
 /** Everything `-test` checks; startup runs the same before the node is built. */
@@ -82,7 +89,7 @@ export async function validate(loaded: LoadedConfig, logger: Logger, report = tr
 /** Runs the command; resolves with the exit code (after the node stopped, in run mode). */
 export async function main(
   argv: readonly string[],
-  io: MainIo = { stdout: process.stdout, stderr: process.stderr },
+  io: MainIo = { stdout: process.stdout, stderr: process.stderr, helperThreads: 'idle' },
 ): Promise<number> {
   const parsed = parseNebulaArgs(argv);
   if (!parsed.ok) {
@@ -139,6 +146,18 @@ export async function main(
   return run(args.config, loaded, log, io);
 }
 
+/** Before any routine worker exists: those must keep the normal policy. */
+function idleHelpers(logger: Logger): void {
+  const r = idleHelperThreads();
+  const refused = r.failed[0];
+  if (refused !== undefined)
+    logger.warn(
+      { err: refused.error.sysCode ?? refused.error.message, threads: r.failed.length },
+      'Could not set V8 and libuv helper threads to SCHED_IDLE; compiler and GC work may delay packets',
+    );
+  else logger.debug({ threads: r.idled.length }, 'V8 and libuv helper threads set to SCHED_IDLE');
+}
+
 async function run(
   configPath: string,
   initial: LoadedConfig,
@@ -152,6 +171,7 @@ async function run(
   let node: NodeHandle;
   try {
     stats = await startStats(initial.config.stats, registry, logger, VERSION);
+    if (io.helperThreads === 'idle') idleHelpers(logger);
     node = await (io.createNode ?? createNode)(initial, logger, registry);
     await node.start();
   } catch (e) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "nebula_native.h"
+#include "register.h"
 
 namespace {
 
@@ -120,15 +121,16 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
+}  // namespace
+
+namespace nebula {
+
+void RegisterWait(Napi::Env env, Napi::Object exports) {
   exports.Set("bindWaitReadable", Napi::Function::New(env, BindWaitReadable, "bindWaitReadable"));
   exports.Set("eventFdOpen", Napi::Function::New(env, EventFdOpen, "eventFdOpen"));
   exports.Set("eventFdSignal", Napi::Function::New(env, EventFdSignal, "eventFdSignal"));
   exports.Set("eventFdDrain", Napi::Function::New(env, EventFdDrain, "eventFdDrain"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
-  return exports;
 }
 
-}  // namespace
-
-NODE_API_MODULE(native_common, Init)
+}  // namespace nebula

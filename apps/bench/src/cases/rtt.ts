@@ -1,0 +1,261 @@
+/**
+ * `nebula-bench rtt` (issue #9, the RTT goal): overlay ping RTT of Go↔Go, TS↔Go, Go↔TS and TS↔TS on
+ * fresh nodes. Every condition restarts both nodes, so each series sees what a user's first pings
+ * see: a node that has only handshaken and then sat idle. A second series follows a short iperf3
+ * burst ("after traffic"). Pairs are interleaved inside each repetition, in an order rotated per
+ * repetition, and each TS pair is reported as its ratio to the Go↔Go series of the same repetition.
+ *
+ *   cd apps/bench && node dist/cli.js rtt --reps 5
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { requireBinary, requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
+import { runIperf, runPing } from '../throughput/iperf.js';
+import { CLK_TCK, treeCpuTicks } from '../throughput/proc.js';
+import { TUN_DEV } from '../throughput/runner.js';
+
+type Impl = 'go' | 'ts';
+const PAIRS = ['go-go', 'ts-go', 'go-ts', 'ts-ts'] as const;
+type Pair = (typeof PAIRS)[number];
+
+interface RttOptions {
+  reps: number;
+  count: number;
+  intervalSec: number;
+  idleSec: number;
+  trafficSec: number;
+  pairs: Pair[];
+  json: string | undefined;
+}
+
+const USAGE = `usage: nebula-bench rtt [--reps 5] [--count 300] [--interval 0.01] [--idle 3] [--traffic 2]
+                        [--pairs go-go,ts-go,go-ts,ts-ts] [--json FILE]
+  --idle S      seconds both fresh nodes sit idle after the tunnel is up, before each ping series
+  --traffic S   iperf3 a->b seconds before the "after traffic" series; 0 skips that series`;
+
+function parseOptions(args: string[]): RttOptions {
+  const o: RttOptions = {
+    reps: 5,
+    count: 300,
+    intervalSec: 0.01,
+    idleSec: 3,
+    trafficSec: 2,
+    pairs: [...PAIRS],
+    json: undefined,
+  };
+  const num = (flag: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || n < min)
+      throw new Error(`${flag}: expected a number >= ${min}\n${USAGE}`);
+    return n;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i];
+    const v = args[i + 1];
+    switch (flag) {
+      case '--reps':
+        o.reps = num(flag, v, 1);
+        break;
+      case '--count':
+        o.count = num(flag, v, 10);
+        break;
+      case '--interval':
+        o.intervalSec = num(flag, v, 0.002);
+        break;
+      case '--idle':
+        o.idleSec = num(flag, v, 0);
+        break;
+      case '--traffic':
+        o.trafficSec = num(flag, v, 0);
+        break;
+      case '--pairs': {
+        const pairs = (v ?? '').split(',').filter(Boolean);
+        const bad = pairs.filter((p) => !(PAIRS as readonly string[]).includes(p));
+        if (pairs.length === 0 || bad.length > 0)
+          throw new Error(`--pairs: unknown ${bad.join(',') || '(none)'}\n${USAGE}`);
+        o.pairs = pairs as Pair[];
+        break;
+      }
+      case '--json':
+        if (v === undefined) throw new Error(`--json: expected a file\n${USAGE}`);
+        o.json = v;
+        break;
+      default:
+        throw new Error(`unknown argument ${flag}\n${USAGE}`);
+    }
+    i++;
+  }
+  return o;
+}
+
+interface Series {
+  rep: number;
+  pair: Pair;
+  phase: 'fresh' | 'after traffic';
+  received: number;
+  sent: number;
+  medianMs: number | null;
+  avgMs: number | null;
+  p90Ms: number | null;
+  maxMs: number | null;
+  /** Node CPU per ping (process tree, clock ticks), µs. */
+  cpuUsA: number;
+  cpuUsB: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const log = (line: string) => console.error(`# ${new Date().toISOString().slice(11, 19)} ${line}`);
+const median = (xs: readonly number[]): number | null => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.floor(s.length / 2)] as number;
+};
+const fmt = (x: number | null, digits = 3) => (x === null ? 'n/a' : x.toFixed(digits));
+
+async function pingSeries(
+  net: Testnet,
+  o: RttOptions,
+  rep: number,
+  pair: Pair,
+  phase: Series['phase'],
+): Promise<Series> {
+  const pa = net.nodePid('a');
+  const pb = net.nodePid('b');
+  const t0 = { a: treeCpuTicks(pa), b: treeCpuTicks(pb) };
+  const r = await runPing(net, 'a', net.overlayIp('b'), o.count, o.intervalSec);
+  const perPingUs = (ticks: number) => ((ticks / CLK_TCK) * 1e6) / Math.max(1, r.received);
+  return {
+    rep,
+    pair,
+    phase,
+    received: r.received,
+    sent: r.sent,
+    medianMs: r.medianMs ?? null,
+    avgMs: r.avgMs,
+    p90Ms: r.p90Ms ?? null,
+    maxMs: r.maxMs,
+    cpuUsA: perPingUs(treeCpuTicks(pa) - t0.a),
+    cpuUsB: perPingUs(treeCpuTicks(pb) - t0.b),
+  };
+}
+
+async function runCondition(net: Testnet, o: RttOptions, rep: number, pair: Pair): Promise<Series[]> {
+  const [ia, ib] = pair.split('-') as [Impl, Impl];
+  await net.stop('a').catch(() => undefined);
+  await net.stop('b').catch(() => undefined);
+  await net.start('b', { impl: ib, timeoutMs: 30_000 });
+  await net.start('a', { impl: ia, timeoutMs: 30_000 });
+  const up = await net.ping('a', 'b', { count: 1, timeoutMs: 20_000 });
+  if (up.received < 1) throw new Error(`${pair}: tunnel a->b not up within 20 s`);
+  await sleep(o.idleSec * 1000);
+  const out = [await pingSeries(net, o, rep, pair, 'fresh')];
+  if (o.trafficSec > 0) {
+    await runIperf(net, {
+      from: 'a',
+      to: 'b',
+      dst: net.overlayIp('b'),
+      seconds: o.trafficSec,
+      parallel: 1,
+      reverse: false,
+      port: 5201,
+      pids: { a: net.nodePid('a'), b: net.nodePid('b') },
+      tunDev: TUN_DEV,
+    });
+    await sleep(o.idleSec * 1000);
+    out.push(await pingSeries(net, o, rep, pair, 'after traffic'));
+  }
+  return out;
+}
+
+function report(o: RttOptions, rows: readonly Series[]): string {
+  const lines: string[] = [];
+  const phases: Series['phase'][] = o.trafficSec > 0 ? ['fresh', 'after traffic'] : ['fresh'];
+  lines.push(
+    `# Overlay ping RTT, fresh nodes (${o.reps} reps × ${o.count} pings at ${o.intervalSec * 1000} ms after ${o.idleSec} s idle; nproc ${cpus().length}; ${new Date().toISOString()})`,
+  );
+  lines.push('');
+  lines.push(
+    "Medians over reps of each series' median / mean / p90 / max, ms; ratio = the median over reps of the series median divided by the same rep's Go↔Go median; CPU = node process tree per ping, µs (pinger a / responder b).",
+  );
+  for (const phase of phases) {
+    lines.push(
+      '',
+      `## ${phase}`,
+      '',
+      '| pair (a-b) | median | mean | p90 | max | ratio to go-go | CPU a / b µs | loss |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const pair of o.pairs) {
+      const mine = rows.filter((r) => r.pair === pair && r.phase === phase);
+      const ratios = mine.flatMap((r) => {
+        const go = rows.find((g) => g.pair === 'go-go' && g.phase === phase && g.rep === r.rep);
+        return go?.medianMs && r.medianMs ? [r.medianMs / go.medianMs] : [];
+      });
+      const pick = (f: (r: Series) => number | null) =>
+        median(mine.flatMap((r) => (f(r) === null ? [] : [f(r) as number])));
+      const lost = mine.reduce((n, r) => n + r.sent - r.received, 0);
+      const sent = mine.reduce((n, r) => n + r.sent, 0);
+      lines.push(
+        `| ${pair} | ${fmt(pick((r) => r.medianMs))} | ${fmt(pick((r) => r.avgMs))} | ${fmt(pick((r) => r.p90Ms))} | ${fmt(
+          pick((r) => r.maxMs),
+          2,
+        )} | ${pair === 'go-go' ? '—' : fmt(median(ratios), 2)} | ${fmt(
+          pick((r) => r.cpuUsA),
+          0,
+        )} / ${fmt(
+          pick((r) => r.cpuUsB),
+          0,
+        )} | ${lost}/${sent} |`,
+      );
+    }
+  }
+  lines.push('', 'Per series (rep, pair, phase: median ms):', '');
+  for (const r of rows)
+    lines.push(
+      `- ${r.rep} ${r.pair} ${r.phase}: ${fmt(r.medianMs)} (mean ${fmt(r.avgMs)}, max ${fmt(r.maxMs, 2)})`,
+    );
+  return lines.join('\n');
+}
+
+export async function run(args: string[]): Promise<void> {
+  let o: RttOptions;
+  try {
+    o = parseOptions(args);
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : String(e));
+    process.exitCode = 2;
+    return;
+  }
+  requireRoot();
+  requireGoNebula();
+  requireBinary('ping', 'iputils-ping');
+  if (o.trafficSec > 0) requireBinary('iperf3', 'iperf3');
+  const net = await Testnet.create({ prefix: 'rtt', hosts: ['lh', 'a', 'b'], maxLifetimeSec: 7200 });
+  const onSignal = () => void net.destroy().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const rows: Series[] = [];
+  try {
+    await net.makePki({ tool: 'go' });
+    for (const h of ['lh', 'a', 'b']) net.writeConfig(h, net.baseConfig(h, {}));
+    await net.start('lh', { impl: 'go' });
+    for (let rep = 0; rep < o.reps; rep++) {
+      // Rotated so that no pair always runs first (or right after the same neighbour).
+      const order = o.pairs.map((_, i) => o.pairs[(i + rep) % o.pairs.length] as Pair);
+      for (const pair of order) {
+        const series = await runCondition(net, o, rep, pair);
+        for (const s of series)
+          log(
+            `rep ${rep} ${pair} ${s.phase}: median ${fmt(s.medianMs)} mean ${fmt(s.avgMs)} max ${fmt(s.maxMs, 2)} ms`,
+          );
+        rows.push(...series);
+        if (o.json) writeFileSync(o.json, `${JSON.stringify({ options: o, rows }, null, 2)}\n`);
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await net.destroy();
+  }
+  console.log(report(o, rows));
+}
