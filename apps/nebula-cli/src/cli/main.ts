@@ -146,9 +146,18 @@ export async function main(
   return run(args.config, loaded, log, io);
 }
 
-/** Before any routine worker exists: those must keep the normal policy. */
+/**
+ * Before any routine worker exists: those must keep the normal policy. Never fatal: without
+ * /proc or the syscall, the node runs as before, only with a warning.
+ */
 function idleHelpers(logger: Logger): void {
-  const r = idleHelperThreads();
+  let r: ReturnType<typeof idleHelperThreads>;
+  try {
+    r = idleHelperThreads();
+  } catch (e) {
+    logger.warn({ err: (e as Error).message }, 'Could not list the helper threads to set them to SCHED_IDLE');
+    return;
+  }
   const refused = r.failed[0];
   if (refused !== undefined)
     logger.warn(
