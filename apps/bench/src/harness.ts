@@ -52,3 +52,22 @@ export function rate(
   const cpu = process.cpuUsage(cpu0);
   return { name, pps: packets / ((cpu.user + cpu.system) / 1e6) };
 }
+
+/** The median (the mean of the middle two for an even count); NaN for none. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  if (s.length === 0) return Number.NaN;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** A case's option parsing: a bad argument prints the parser's message and sets exit code 2. */
+export function parseOrUsage<T>(parse: (args: string[]) => T, args: string[]): T | undefined {
+  try {
+    return parse(args);
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : String(e));
+    process.exitCode = 2;
+    return undefined;
+  }
+}

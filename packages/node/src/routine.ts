@@ -5,7 +5,7 @@
  * writes, Map lookups with number keys and Atomics — no allocation, closure, log call or metric
  * update. Anything that is not an established data packet goes to the control path (`ControlSink`).
  */
-import { constants as osConstants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 import type { Logger } from 'pino';
 import { ADDR_WORDS } from './addr.js';
 import {
@@ -49,8 +49,8 @@ const BLOCKING_RETRY_MS = 10;
 /** Least interval between two looks at the socket's and queue's own counters (checkHealth). */
 const HEALTH_CHECK_MS = 1000;
 
-const errnoNames = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
-const errnoName = (n: number): string => errnoNames.get(n) ?? `errno ${n}`;
+/** `EMSGSIZE` for 90: the native counters keep positive errnos, node's lookup takes negative ones. */
+const errnoName = (n: number): string => getSystemErrorName(-n);
 
 export type SendRecvErrorMode = 'always' | 'never' | 'private';
 

@@ -15,15 +15,11 @@ import {
   requireRoot,
   runFault,
 } from '@nebula-ts/e2e';
+import { median } from '../harness.js';
 
 function arg(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : (s[(s.length - 1) >> 1] as number);
 }
 
 export async function run(args: string[]): Promise<void> {

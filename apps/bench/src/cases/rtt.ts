@@ -10,6 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { requireBinary, requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
+import { median, parseOrUsage } from '../harness.js';
 import { runIperf, runPing } from '../throughput/iperf.js';
 import { CLK_TCK, treeCpuTicks } from '../throughput/proc.js';
 import { TUN_DEV } from '../throughput/runner.js';
@@ -43,47 +44,33 @@ function parseOptions(args: string[]): RttOptions {
     pairs: [...PAIRS],
     json: undefined,
   };
-  const num = (flag: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < min)
-      throw new Error(`${flag}: expected a number >= ${min}\n${USAGE}`);
-    return n;
+  // Numeric flags: the option they set and their least value.
+  const numeric: Record<string, ['reps' | 'count' | 'intervalSec' | 'idleSec' | 'trafficSec', number]> = {
+    '--reps': ['reps', 1],
+    '--count': ['count', 10],
+    '--interval': ['intervalSec', 0.002],
+    '--idle': ['idleSec', 0],
+    '--traffic': ['trafficSec', 0],
   };
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i];
+  for (let i = 0; i < args.length; i += 2) {
+    const flag = args[i] as string;
     const v = args[i + 1];
-    switch (flag) {
-      case '--reps':
-        o.reps = num(flag, v, 1);
-        break;
-      case '--count':
-        o.count = num(flag, v, 10);
-        break;
-      case '--interval':
-        o.intervalSec = num(flag, v, 0.002);
-        break;
-      case '--idle':
-        o.idleSec = num(flag, v, 0);
-        break;
-      case '--traffic':
-        o.trafficSec = num(flag, v, 0);
-        break;
-      case '--pairs': {
-        const pairs = (v ?? '').split(',').filter(Boolean);
-        const bad = pairs.filter((p) => !(PAIRS as readonly string[]).includes(p));
-        if (pairs.length === 0 || bad.length > 0)
-          throw new Error(`--pairs: unknown ${bad.join(',') || '(none)'}\n${USAGE}`);
-        o.pairs = pairs as Pair[];
-        break;
-      }
-      case '--json':
-        if (v === undefined) throw new Error(`--json: expected a file\n${USAGE}`);
-        o.json = v;
-        break;
-      default:
-        throw new Error(`unknown argument ${flag}\n${USAGE}`);
-    }
-    i++;
+    const num = numeric[flag];
+    if (num !== undefined) {
+      const n = Number(v);
+      if (v === undefined || !Number.isFinite(n) || n < num[1])
+        throw new Error(`${flag}: expected a number >= ${num[1]}\n${USAGE}`);
+      o[num[0]] = n;
+    } else if (flag === '--pairs') {
+      const pairs = (v ?? '').split(',').filter(Boolean);
+      const bad = pairs.filter((p) => !(PAIRS as readonly string[]).includes(p));
+      if (pairs.length === 0 || bad.length > 0)
+        throw new Error(`--pairs: unknown ${bad.join(',') || '(none)'}\n${USAGE}`);
+      o.pairs = pairs as Pair[];
+    } else if (flag === '--json') {
+      if (v === undefined) throw new Error(`--json: expected a file\n${USAGE}`);
+      o.json = v;
+    } else throw new Error(`unknown argument ${flag}\n${USAGE}`);
   }
   return o;
 }
@@ -105,12 +92,7 @@ interface Series {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const log = (line: string) => console.error(`# ${new Date().toISOString().slice(11, 19)} ${line}`);
-const median = (xs: readonly number[]): number | null => {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)] as number;
-};
-const fmt = (x: number | null, digits = 3) => (x === null ? 'n/a' : x.toFixed(digits));
+const fmt = (x: number | null, digits = 3) => (x === null || Number.isNaN(x) ? 'n/a' : x.toFixed(digits));
 
 async function pingSeries(
   net: Testnet,
@@ -218,14 +200,8 @@ function report(o: RttOptions, rows: readonly Series[]): string {
 }
 
 export async function run(args: string[]): Promise<void> {
-  let o: RttOptions;
-  try {
-    o = parseOptions(args);
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    process.exitCode = 2;
-    return;
-  }
+  const o = parseOrUsage(parseOptions, args);
+  if (o === undefined) return;
   requireRoot();
   requireGoNebula();
   requireBinary('ping', 'iputils-ping');

@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary, requireGoNebula, requireRoot, Testnet, TS_NEBULA_JS } from '@nebula-ts/e2e';
+import { parseOrUsage } from '../harness.js';
 import { runIperf } from '../throughput/iperf.js';
 import { parseOptions, type ThroughputOptions } from '../throughput/options.js';
 import { summarizeProfiles } from '../throughput/profile.js';
@@ -30,14 +31,8 @@ function goVersion(): string {
 }
 
 export async function run(args: string[]): Promise<void> {
-  let o: ThroughputOptions;
-  try {
-    o = parseOptions(args);
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    process.exitCode = 2;
-    return;
-  }
+  const o = parseOrUsage(parseOptions, args);
+  if (o === undefined) return;
   if (o.render !== undefined) {
     console.log(renderReport(JSON.parse(readFileSync(o.render, 'utf8')) as ThroughputResults));
     return;

@@ -14,6 +14,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openTun } from '@nebula-ts/tun-linux';
+import { median } from '../harness.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 const SLOT = 9088;
@@ -142,11 +143,6 @@ async function once(mode: Mode, seconds: number, streams: number): Promise<Sampl
       }
     }
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 export async function run(args: string[]): Promise<void> {

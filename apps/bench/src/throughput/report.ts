@@ -3,15 +3,10 @@
  * summarize.py), ratios to Go↔Go's best configuration of the same repetition and direction.
  */
 
+import { median } from '../harness.js';
 import type { RttResult } from './iperf.js';
 import { PAIRS } from './options.js';
 import type { ConditionRecord, IperfRecord, ThroughputResults } from './types.js';
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 function nums(xs: readonly (number | null | undefined)[]): number[] {
   return xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));

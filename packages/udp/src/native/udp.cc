@@ -706,7 +706,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   }
 
   // [gsoAvailable, gso, groAvailable, gro, sendErrors, lastSendErrno, gsoDisabledByErrno,
-  //  groCoalesced, pendingGroMessages, gsoSends]
+  //  groCoalesced, pendingGroMessages, gsoSends, gsoSegmentLimit]
   Napi::Value State(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Array a = Napi::Array::New(env, 11);
