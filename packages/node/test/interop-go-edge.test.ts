@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Pki, requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
+import { type Pki, requireBinary, requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLines, PKG_ROOT } from './helpers.js';
 
@@ -57,6 +57,7 @@ describe('edge cases against Go nebula 1.6.1 (no lighthouse, static_host_map onl
 
   beforeAll(async () => {
     requireRoot();
+    requireBinary('tcpdump'); // the wire captures below
     requireGoNebula();
     net = await Testnet.create({ prefix: 'ndeg', hosts: ['a', 'b', 'c', 'd', 'e'] });
     pki = await net.makePki({ tool: 'go' });

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireRoot, Testnet } from '@nebula-ts/e2e';
+import { requireBinary, requireRoot, Testnet } from '@nebula-ts/e2e';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLines, PKG_ROOT } from './helpers.js';
 
@@ -44,6 +44,7 @@ describe('TS ↔ TS through a TS lighthouse with tun disabled; a runs 2 routines
 
   beforeAll(async () => {
     requireRoot();
+    requireBinary('tcpdump'); // the wire captures below
     net = await Testnet.create({ prefix: 'ndtt', hosts: ['lh', 'a', 'b'] });
     await net.makePki({ tool: 'go' });
     const lh = net.baseConfig('lh', { logFormat: 'json' }) as Record<string, unknown> & {
