@@ -200,6 +200,13 @@ export class Routine {
   /** Exceptions caught in the readable handlers (also summed in Stat.HandlerErrors). */
   handlerErrors = 0;
   private lastHealthCheck = 0;
+  /**
+   * Whether the logger takes debug lines, read once per health check rather than per batch:
+   * pino's isLevelEnabled goes through the logger's prototype chain, generic property loads that
+   * are among the first cache misses of a batch after an idle stretch. A level change shows
+   * within HEALTH_CHECK_MS.
+   */
+  private debug: boolean;
   private sendErrorsSeen = 0;
   private readDroppedSeen = 0;
   private gsoOffLogged = false;
@@ -218,6 +225,7 @@ export class Routine {
     this.sink = deps.sink;
     this.log = deps.logger;
     this.firewall = deps.firewall;
+    this.debug = this.log.isLevelEnabled('debug');
     this.cacheIn = deps.cacheIn ?? null;
     this.cacheOut = deps.cacheOut ?? null;
     this.peers = new Array(this.table.capacity);
@@ -336,6 +344,7 @@ export class Routine {
   checkHealth(now: number): void {
     if (now - this.lastHealthCheck < HEALTH_CHECK_MS) return;
     this.lastHealthCheck = now;
+    this.debug = this.log.isLevelEnabled('debug');
     try {
       const u = this.udp.stats?.();
       if (u !== undefined) {
@@ -512,7 +521,7 @@ export class Routine {
     const netMask = s.netMask;
     const netAddr = s.netAddr;
     const broadcast = (netAddr | ~netMask) >>> 0;
-    const debug = this.log.isLevelEnabled('debug');
+    const debug = this.debug;
     let count = 0;
     let dropRemote = 0;
     let dropLocal = 0;
@@ -653,7 +662,7 @@ export class Routine {
     const buf = this.outBuf;
     const addrs = this.outAddrs;
     const table = this.table;
-    const debug = this.log.isLevelEnabled('debug');
+    const debug = this.debug;
     let count = 0;
     let recvErrors = 0;
     for (let i = 0; i < n; i++) {

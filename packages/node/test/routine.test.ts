@@ -476,6 +476,73 @@ describe('routine inside-path decisions', () => {
   });
 });
 
+describe('routine tunnel lookups', () => {
+  it("packets follow a re-handshaked tunnel to its new slot; a removed tunnel's vpn and index go to the control path", () => {
+    const a = side('a', 'node');
+    const b = side('b', 'node');
+    const toB = () => icmp('203.0.113.1', '203.0.113.2', 20);
+    a.tun.inject(toB());
+    expect(a.need).toEqual([ip('203.0.113.2')]); // no tunnel yet
+    b.udp.deliver(Buffer.from([0x11, 0, 0, 0, 0xbb, 0xbb, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1]), ADDR_A);
+    expect(b.control.length).toBe(1); // unknown index
+    connect(a, b, 'aes');
+    a.tun.inject(toB());
+    expect(a.udp.sent.length).toBe(1);
+    b.udp.deliver(a.udp.sent[0]!.pkt, ADDR_A);
+    expect(b.tun.written.length).toBe(1);
+
+    // The same peers re-handshake into slot 5 with new indexes; slot 3 goes away.
+    a.routine.remove(3, ip('203.0.113.2'), 0xaaaa0001);
+    b.routine.remove(3, ip('203.0.113.1'), 0xbbbb0002);
+    a.table.init(5, ip('203.0.113.2'), 0xaaaa0005, 0xbbbb0006, 0, 2);
+    b.table.init(5, ip('203.0.113.1'), 0xbbbb0006, 0xaaaa0005, 0, 2);
+    a.table.writeAddr(5, { family: 4, port: ADDR_B[1]!, w: [ADDR_B[2]!, 0, 0, 0] });
+    b.table.writeAddr(5, { family: 4, port: ADDR_A[1]!, w: [ADDR_A[2]!, 0, 0, 0] });
+    a.table.resetWindow(5);
+    b.table.resetWindow(5);
+    a.routine.install(5, ip('203.0.113.2'), 0xaaaa0005, 'aes', KEY2, KEY1, {});
+    b.routine.install(5, ip('203.0.113.1'), 0xbbbb0006, 'aes', KEY1, KEY2, {});
+    a.table.activate(5);
+    b.table.activate(5);
+    a.tun.inject(toB());
+    expect(a.udp.sent.length).toBe(2);
+    expect(a.udp.sent[1]!.pkt.readUInt32BE(4)).toBe(0xbbbb0006);
+    b.udp.deliver(a.udp.sent[1]!.pkt, ADDR_A);
+    expect(b.tun.written.length).toBe(2);
+    // The old index is gone on b: its packets go to the control path, not to slot 3's keys.
+    b.udp.deliver(a.udp.sent[0]!.pkt, ADDR_A);
+    expect(b.tun.written.length).toBe(2);
+    expect(b.control.length).toBe(2);
+
+    a.routine.remove(5, ip('203.0.113.2'), 0xaaaa0005);
+    a.tun.inject(toB());
+    expect(a.udp.sent.length).toBe(2);
+    expect(a.need).toEqual([ip('203.0.113.2'), ip('203.0.113.2')]);
+  });
+});
+
+describe('routine debug logging', () => {
+  it('follows a logger level change at the next health check, not per batch', () => {
+    let debugOn = false;
+    const lines: unknown[] = [];
+    const logger = {
+      isLevelEnabled: (level: string) => level === 'debug' && debugOn,
+      debug: (o: unknown, msg: string) => lines.push([o, msg]),
+      error() {},
+      info() {},
+      warn() {},
+    };
+    const a = side('a', 'node', {}, null, logger);
+    const garbage = Buffer.from([0x45, 0, 0, 10]); // shorter than its IPv4 header
+    a.tun.inject(garbage);
+    expect(lines).toEqual([]);
+    debugOn = true;
+    a.routine.checkHealth(Date.now() + 60_000);
+    a.tun.inject(garbage);
+    expect(lines).toEqual([[{ len: 4 }, 'Error while validating outbound packet']]);
+  });
+});
+
 describe('listen.send_recv_error', () => {
   for (const [mode, from, expected] of [
     ['never', ADDR_A, 0],
