@@ -349,8 +349,12 @@ describe('meta metrics (seed e)', () => {
     a.closeTunnelTo('203.0.113.2');
     const text = await registry.metrics();
     const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
-    expect(value('nt_n_messages_tx_handshake_ixpsk0')).toBeGreaterThanOrEqual(1);
-    expect(value('nt_n_messages_rx_handshake_ixpsk0')).toBe(1);
+    // A retransmitted stage 1 (try_interval 100 ms on a loaded machine) gets its own stage 2
+    // from b, so rx can exceed 1, never the number of stage 1s sent.
+    const txHandshake = value('nt_n_messages_tx_handshake_ixpsk0');
+    expect(txHandshake).toBeGreaterThanOrEqual(1);
+    expect(value('nt_n_messages_rx_handshake_ixpsk0')).toBeGreaterThanOrEqual(1);
+    expect(value('nt_n_messages_rx_handshake_ixpsk0')).toBeLessThanOrEqual(txHandshake);
     expect(value('nt_n_messages_tx_test_request')).toBe(1);
     expect(value('nt_n_messages_rx_test_response')).toBe(1);
     expect(value('nt_n_messages_tx_close_tunnel')).toBe(1);
