@@ -15,12 +15,9 @@ import { join } from 'node:path';
 import { requireBinary, requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
 import { median, parseOrUsage } from '../harness.js';
 import { parsePerfScript, type Step, type ThreadHops, threadHops } from '../hops/syscalls.js';
+import { type Impl, implsOf, PAIRS, type Pair, parsePairs, startFreshPair } from '../pairs.js';
 import { runPing } from '../throughput/iperf.js';
 import { processTree } from '../throughput/proc.js';
-
-type Impl = 'go' | 'ts';
-const PAIRS = ['go-go', 'ts-go', 'go-ts', 'ts-ts'] as const;
-type Pair = (typeof PAIRS)[number];
 
 interface HopsOptions {
   reps: number;
@@ -50,11 +47,7 @@ function parseOptions(args: string[]): HopsOptions {
         throw new Error(`${flag}: expected a number >= ${num[1]}\n${USAGE}`);
       o[num[0]] = n;
     } else if (flag === '--pairs') {
-      const pairs = (v ?? '').split(',').filter(Boolean);
-      const bad = pairs.filter((p) => !(PAIRS as readonly string[]).includes(p));
-      if (pairs.length === 0 || bad.length > 0)
-        throw new Error(`--pairs: unknown ${bad.join(',') || '(none)'}\n${USAGE}`);
-      o.pairs = pairs as Pair[];
+      o.pairs = parsePairs(v, USAGE);
     } else throw new Error(`unknown argument ${flag}\n${USAGE}`);
   }
   return o;
@@ -88,13 +81,7 @@ interface NodeHops {
 }
 
 async function tracePair(net: Testnet, o: HopsOptions, pair: Pair, dir: string) {
-  const [ia, ib] = pair.split('-') as [Impl, Impl];
-  await net.stop('a').catch(() => undefined);
-  await net.stop('b').catch(() => undefined);
-  await net.start('b', { impl: ib, timeoutMs: 30_000 });
-  await net.start('a', { impl: ia, timeoutMs: 30_000 });
-  const up = await net.ping('a', 'b', { count: 1, timeoutMs: 20_000 });
-  if (up.received < 1) throw new Error(`${pair}: tunnel a->b not up within 20 s`);
+  await startFreshPair(net, pair);
   await sleep(o.idleSec * 1000);
   const pids = { a: processTree(net.nodePid('a')), b: processTree(net.nodePid('b')) };
   const data = join(dir, `${pair}.data`);
@@ -131,7 +118,7 @@ async function tracePair(net: Testnet, o: HopsOptions, pair: Pair, dir: string) 
   const minStep = Math.floor(o.count / 4);
   const nodes: NodeHops[] = (['a', 'b'] as const).map((node) => ({
     node,
-    impl: node === 'a' ? ia : ib,
+    impl: implsOf(pair)[node === 'a' ? 0 : 1],
     threads: threadHops(
       calls.filter((c) => tids[node].has(c.tid)),
       minPacket,

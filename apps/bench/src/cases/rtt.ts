@@ -11,13 +11,10 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { requireBinary, requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
 import { median, parseOrUsage } from '../harness.js';
+import { PAIRS, type Pair, parsePairs, startFreshPair } from '../pairs.js';
 import { runIperf, runPing } from '../throughput/iperf.js';
 import { CLK_TCK, treeCpuTicks } from '../throughput/proc.js';
 import { TUN_DEV } from '../throughput/runner.js';
-
-type Impl = 'go' | 'ts';
-const PAIRS = ['go-go', 'ts-go', 'go-ts', 'ts-ts'] as const;
-type Pair = (typeof PAIRS)[number];
 
 interface RttOptions {
   reps: number;
@@ -62,11 +59,7 @@ function parseOptions(args: string[]): RttOptions {
         throw new Error(`${flag}: expected a number >= ${num[1]}\n${USAGE}`);
       o[num[0]] = n;
     } else if (flag === '--pairs') {
-      const pairs = (v ?? '').split(',').filter(Boolean);
-      const bad = pairs.filter((p) => !(PAIRS as readonly string[]).includes(p));
-      if (pairs.length === 0 || bad.length > 0)
-        throw new Error(`--pairs: unknown ${bad.join(',') || '(none)'}\n${USAGE}`);
-      o.pairs = pairs as Pair[];
+      o.pairs = parsePairs(v, USAGE);
     } else if (flag === '--json') {
       if (v === undefined) throw new Error(`--json: expected a file\n${USAGE}`);
       o.json = v;
@@ -122,13 +115,7 @@ async function pingSeries(
 }
 
 async function runCondition(net: Testnet, o: RttOptions, rep: number, pair: Pair): Promise<Series[]> {
-  const [ia, ib] = pair.split('-') as [Impl, Impl];
-  await net.stop('a').catch(() => undefined);
-  await net.stop('b').catch(() => undefined);
-  await net.start('b', { impl: ib, timeoutMs: 30_000 });
-  await net.start('a', { impl: ia, timeoutMs: 30_000 });
-  const up = await net.ping('a', 'b', { count: 1, timeoutMs: 20_000 });
-  if (up.received < 1) throw new Error(`${pair}: tunnel a->b not up within 20 s`);
+  await startFreshPair(net, pair);
   await sleep(o.idleSec * 1000);
   const out = [await pingSeries(net, o, rep, pair, 'fresh')];
   if (o.trafficSec > 0) {
