@@ -71,3 +71,37 @@ export function parseOrUsage<T>(parse: (args: string[]) => T, args: string[]): T
     return undefined;
   }
 }
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A progress line on stderr, stamped with the time of day (stdout carries the report). */
+export const progress = (line: string) =>
+  console.error(`# ${new Date().toISOString().slice(11, 19)} ${line}`);
+
+type NumericKey<O> = { [K in keyof O]: O[K] extends number ? K : never }[keyof O];
+
+/**
+ * `--flag value` arguments into `o`: each flag of `numeric` sets its option to a number of at
+ * least its least value; `other` takes any other flag and returns false if it does not know it.
+ * Errors name the flag and end with `usage`.
+ */
+export function parseFlags<O extends object>(
+  args: readonly string[],
+  usage: string,
+  o: O,
+  numeric: Readonly<Record<string, readonly [NumericKey<O>, number]>>,
+  other: (flag: string, value: string | undefined) => boolean = () => false,
+): O {
+  for (let i = 0; i < args.length; i += 2) {
+    const flag = args[i] as string;
+    const v = args[i + 1];
+    const num = numeric[flag];
+    if (num !== undefined) {
+      const n = Number(v);
+      if (v === undefined || !Number.isFinite(n) || n < num[1])
+        throw new Error(`${flag}: expected a number >= ${num[1]}\n${usage}`);
+      (o as Record<NumericKey<O>, number>)[num[0]] = n;
+    } else if (!other(flag, v)) throw new Error(`unknown argument ${flag}\n${usage}`);
+  }
+  return o;
+}

@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary, requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
-import { median, parseOrUsage } from '../harness.js';
+import { median, parseFlags, parseOrUsage, progress, sleep } from '../harness.js';
 import { parsePerfScript, type Step, type ThreadHops, threadHops } from '../hops/syscalls.js';
 import { type Impl, implsOf, PAIRS, type Pair, parsePairs, startFreshPair } from '../pairs.js';
 import { runPing } from '../throughput/iperf.js';
@@ -31,30 +31,18 @@ const USAGE = `usage: nebula-bench hops [--reps 3] [--pairs go-go,ts-go,go-ts,ts
 
 function parseOptions(args: string[]): HopsOptions {
   const o: HopsOptions = { reps: 3, pairs: [...PAIRS], count: 200, intervalSec: 0.01, idleSec: 2 };
-  const numeric: Record<string, ['reps' | 'count' | 'intervalSec' | 'idleSec', number]> = {
+  const numeric = {
     '--reps': ['reps', 1],
     '--count': ['count', 20],
     '--interval': ['intervalSec', 0.002],
     '--idle': ['idleSec', 0],
-  };
-  for (let i = 0; i < args.length; i += 2) {
-    const flag = args[i] as string;
-    const v = args[i + 1];
-    const num = numeric[flag];
-    if (num !== undefined) {
-      const n = Number(v);
-      if (v === undefined || !Number.isFinite(n) || n < num[1])
-        throw new Error(`${flag}: expected a number >= ${num[1]}\n${USAGE}`);
-      o[num[0]] = n;
-    } else if (flag === '--pairs') {
-      o.pairs = parsePairs(v, USAGE);
-    } else throw new Error(`unknown argument ${flag}\n${USAGE}`);
-  }
-  return o;
+  } as const;
+  return parseFlags(args, USAGE, o, numeric, (flag, v) => {
+    if (flag !== '--pairs') return false;
+    o.pairs = parsePairs(v, USAGE);
+    return true;
+  });
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const log = (line: string) => console.error(`# ${new Date().toISOString().slice(11, 19)} ${line}`);
 
 /** Runs `perf` to completion (bounded), returning stdout. */
 function perf(args: string[], timeoutMs: number): Promise<string> {
@@ -151,7 +139,7 @@ export async function run(args: string[]): Promise<void> {
         const pair = o.pairs[(i + rep) % o.pairs.length] as Pair;
         const r = await tracePair(net, o, pair, dir);
         const threads = r.nodes.map((n) => n.threads.length).join('/');
-        log(
+        progress(
           `rep ${rep} ${pair}: ping median ${r.ping.medianMs?.toFixed(3)} ms, ${threads} data-path threads`,
         );
         results.push(r);

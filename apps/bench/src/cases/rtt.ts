@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { requireBinary, requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
-import { median, parseOrUsage } from '../harness.js';
+import { median, parseFlags, parseOrUsage, progress, sleep } from '../harness.js';
 import { PAIRS, type Pair, parsePairs, startFreshPair } from '../pairs.js';
 import { runIperf, runPing } from '../throughput/iperf.js';
 import { CLK_TCK, treeCpuTicks } from '../throughput/proc.js';
@@ -42,30 +42,21 @@ function parseOptions(args: string[]): RttOptions {
     json: undefined,
   };
   // Numeric flags: the option they set and their least value.
-  const numeric: Record<string, ['reps' | 'count' | 'intervalSec' | 'idleSec' | 'trafficSec', number]> = {
+  const numeric = {
     '--reps': ['reps', 1],
     '--count': ['count', 10],
     '--interval': ['intervalSec', 0.002],
     '--idle': ['idleSec', 0],
     '--traffic': ['trafficSec', 0],
-  };
-  for (let i = 0; i < args.length; i += 2) {
-    const flag = args[i] as string;
-    const v = args[i + 1];
-    const num = numeric[flag];
-    if (num !== undefined) {
-      const n = Number(v);
-      if (v === undefined || !Number.isFinite(n) || n < num[1])
-        throw new Error(`${flag}: expected a number >= ${num[1]}\n${USAGE}`);
-      o[num[0]] = n;
-    } else if (flag === '--pairs') {
-      o.pairs = parsePairs(v, USAGE);
-    } else if (flag === '--json') {
+  } as const;
+  return parseFlags(args, USAGE, o, numeric, (flag, v) => {
+    if (flag === '--pairs') o.pairs = parsePairs(v, USAGE);
+    else if (flag === '--json') {
       if (v === undefined) throw new Error(`--json: expected a file\n${USAGE}`);
       o.json = v;
-    } else throw new Error(`unknown argument ${flag}\n${USAGE}`);
-  }
-  return o;
+    } else return false;
+    return true;
+  });
 }
 
 interface Series {
@@ -83,8 +74,6 @@ interface Series {
   cpuUsB: number;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const log = (line: string) => console.error(`# ${new Date().toISOString().slice(11, 19)} ${line}`);
 const fmt = (x: number | null, digits = 3) => (x === null || Number.isNaN(x) ? 'n/a' : x.toFixed(digits));
 
 async function pingSeries(
@@ -208,7 +197,7 @@ export async function run(args: string[]): Promise<void> {
       for (const pair of order) {
         const series = await runCondition(net, o, rep, pair);
         for (const s of series)
-          log(
+          progress(
             `rep ${rep} ${pair} ${s.phase}: median ${fmt(s.medianMs)} mean ${fmt(s.avgMs)} max ${fmt(s.maxMs, 2)} ms`,
           );
         rows.push(...series);

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary, requireGoNebula, requireRoot, Testnet, TS_NEBULA_JS } from '@nebula-ts/e2e';
-import { parseOrUsage } from '../harness.js';
+import { parseOrUsage, progress } from '../harness.js';
 import { runIperf } from '../throughput/iperf.js';
 import { parseOptions, type ThroughputOptions } from '../throughput/options.js';
 import { summarizeProfiles } from '../throughput/profile.js';
@@ -20,7 +20,6 @@ import { buildConditions, Matrix, nodeConfig, TUN_DEV } from '../throughput/runn
 import type { ThroughputResults } from '../throughput/types.js';
 
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-const log = (line: string) => console.error(`# ${new Date().toISOString().slice(11, 19)} ${line}`);
 
 function goVersion(): string {
   try {
@@ -50,7 +49,7 @@ export async function run(args: string[]): Promise<void> {
   const onSignal = (sig: NodeJS.Signals) => {
     if (aborted) return;
     aborted = true;
-    log(`${sig}: tearing down ${net.base}`);
+    progress(`${sig}: tearing down ${net.base}`);
     try {
       hooks.saveOnAbort?.(); // partial --json results
     } catch {
@@ -91,10 +90,10 @@ async function runMatrix(
   };
   const conditions = buildConditions(o);
   const runsPerRep = conditions.length * o.streams.length * o.directions.length;
-  log(
+  progress(
     `testbed ${net.base}: ${conditions.length} conditions × ${o.streams.length} streams × ${o.directions.length} dirs = ${runsPerRep} iperf runs per rep, ${o.reps} rep(s), ${o.seconds} s each; loadavg ${results.meta.loadavgStart}`,
   );
-  const matrix = new Matrix(net, o, results, log, aborted);
+  const matrix = new Matrix(net, o, results, progress, aborted);
   await matrix.ensureLighthouse();
   const save = () => {
     if (o.json) writeFileSync(o.json, `${JSON.stringify(results, null, 2)}\n`);
@@ -108,7 +107,7 @@ async function runMatrix(
   (results.meta as { loadavgEnd?: string }).loadavgEnd = loadavg();
   save();
   console.log(renderReport(results));
-  if (o.json) log(`raw results: ${o.json}`);
+  if (o.json) progress(`raw results: ${o.json}`);
 }
 
 async function runProfile(net: Testnet, o: ThroughputOptions): Promise<void> {
@@ -131,7 +130,7 @@ async function runProfile(net: Testnet, o: ThroughputOptions): Promise<void> {
   await net.start('b', { impl: 'go' });
   const ping = await net.ping('a', 'b', { count: 1, timeoutMs: 20_000 });
   if (ping.received < 1) throw new Error(`tunnel a->b not up\n${net.log('a').slice(-3000)}`);
-  log(
+  progress(
     `profiling TS node on a (routines ${routines}, buffers ${buffers}) during iperf3 P${streams} ${dir}, ${o.seconds} s`,
   );
   const monoUs = () => Number(process.hrtime.bigint() / 1000n);

@@ -4,6 +4,7 @@
  * whole-machine busy/steal, and a mid-run RSS sample ("loaded" memory).
  */
 import type { Testnet } from '@nebula-ts/e2e';
+import { sleep } from '../harness.js';
 import {
   CLK_TCK,
   machineDelta,
@@ -47,8 +48,6 @@ export interface IperfResult {
   readonly hosts: Readonly<Record<string, HostSample>>;
   readonly machine: { busyPct: number; stealPct: number; softirqPct: number };
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function waitListening(net: Testnet, host: string, port: number, deadlineMs: number): Promise<boolean> {
   const end = Date.now() + deadlineMs;

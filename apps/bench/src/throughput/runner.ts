@@ -4,13 +4,13 @@
  * shared machine's background load hits all conditions alike (bench.sh's method).
  */
 import type { Testnet } from '@nebula-ts/e2e';
+import { sleep } from '../harness.js';
 import { runIperf, runPing } from './iperf.js';
 import { type Buffers, type Pair, setPath, TEN_MIB, type ThroughputOptions } from './options.js';
 import { machineDelta, machineStat, type TreeMemory, treeMemory } from './proc.js';
 import type { Condition, ThroughputResults } from './types.js';
 
 export const TUN_DEV = 'nebula1';
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function buildConditions(o: ThroughputOptions): Condition[] {
   const out: Condition[] = [];

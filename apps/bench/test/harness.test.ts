@@ -1,0 +1,29 @@
+/** `parseFlags`, the `--flag value` reader of the netns cases. */
+import { describe, expect, it } from 'vitest';
+import { parseFlags } from '../src/harness.js';
+
+const numeric = { '--reps': ['reps', 1], '--idle': ['idle', 0] } as const;
+
+describe('parseFlags', () => {
+  it('sets numeric options and hands other flags to the caller', () => {
+    const o = { reps: 5, idle: 3, name: '' };
+    parseFlags(['--idle', '0.5', '--name', 'x', '--reps', '2'], 'usage', o, numeric, (flag, v) => {
+      if (flag !== '--name') return false;
+      o.name = v ?? '';
+      return true;
+    });
+    expect(o).toEqual({ reps: 2, idle: 0.5, name: 'x' });
+  });
+
+  it('refuses numbers below the least value, non-numbers, a missing value and unknown flags', () => {
+    const o = () => ({ reps: 5, idle: 3 });
+    expect(() => parseFlags(['--reps', '0'], 'usage: u', o(), numeric)).toThrow(
+      '--reps: expected a number >= 1\nusage: u',
+    );
+    expect(() => parseFlags(['--idle', 'abc'], 'u', o(), numeric)).toThrow('--idle: expected a number >= 0');
+    expect(() => parseFlags(['--idle'], 'u', o(), numeric)).toThrow('--idle: expected a number >= 0');
+    expect(() => parseFlags(['--what', '1'], 'usage: u', o(), numeric)).toThrow(
+      'unknown argument --what\nusage: u',
+    );
+  });
+});
