@@ -88,15 +88,23 @@ async function tracePair(net: Testnet, o: HopsOptions, pair: Pair, dir: string) 
     { stdio: 'ignore' },
   );
   const recorded = new Promise<string>((r) => rec.once('exit', (code, signal) => r(signal ?? String(code))));
-  await sleep(1000); // perf attaches to every thread before the first ping
-  const ping = await runPing(net, 'a', net.overlayIp('b'), o.count, o.intervalSec);
-  rec.kill('SIGINT');
   // perf record writes its file and exits 0 on SIGINT, or ends by the signal itself.
-  const end = await Promise.race([recorded, sleep(30_000).then(() => 'timeout')]);
-  if (end !== '0' && end !== 'SIGINT') {
+  const stopRecording = async (): Promise<boolean> => {
+    rec.kill('SIGINT');
+    const end = await Promise.race([recorded, sleep(30_000).then(() => 'timeout')]);
+    if (end === '0' || end === 'SIGINT') return true;
     rec.kill('SIGKILL');
-    throw new Error(`${pair}: perf record ended with ${end}`);
+    return false;
+  };
+  let ping: Awaited<ReturnType<typeof runPing>>;
+  try {
+    await sleep(1000); // perf attaches to every thread before the first ping
+    ping = await runPing(net, 'a', net.overlayIp('b'), o.count, o.intervalSec);
+  } catch (e) {
+    await stopRecording();
+    throw e;
   }
+  if (!(await stopRecording())) throw new Error(`${pair}: perf record did not end cleanly`);
   const calls = parsePerfScript(await perf(['script', '-i', data], 120_000));
   // The nodes are still running: their threads are listed now (a thread that exited is lost).
   const tidsOf = (pidsOf: readonly number[]) =>
