@@ -4,6 +4,7 @@
 #include <napi.h>
 #include <uv.h>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -63,6 +64,39 @@ Napi::Function BindFunction(Napi::Env env, const char* name, Napi::Function::Cal
   Napi::Function fn = Napi::Function::New(env, cb, name, state);
   fn.AddFinalizer([](Napi::Env, State* s) { delete s; }, state);
   return fn;
+}
+
+// A bound batch read that another addon may run inside its own native call: the blocking wait
+// (wait.cc) runs it as soon as poll() reports the fd readable, where an idle thread would
+// otherwise return to JS only to call straight back into native code for the read. The addon
+// that owns the read attaches it to its bound read function as the `nativeRead` property, an
+// External tagged with kNativeReadTag; users take the function and pin it, which keeps the
+// state alive (the External alone does not).
+struct NativeRead {
+  // Fills the bound batch from `fd` (up to `max` packets of `cap` bytes); returns the count, or
+  // -errno when nothing was read because of an error (the plain call would throw it).
+  int64_t (*read)(void* state, int fd, uint32_t max, int64_t cap);
+  void* state;
+};
+
+inline constexpr napi_type_tag kNativeReadTag = {0x6e6562756c615244ULL, 0x4e61746976655231ULL};
+
+// Sets fn.nativeRead to an External for `read` (which must live as long as `fn`).
+inline void AttachNativeRead(Napi::Function fn, NativeRead* read) {
+  Napi::Env env = fn.Env();
+  auto ext = Napi::External<NativeRead>::New(env, read);
+  if (napi_type_tag_object(env, ext, &kNativeReadTag) != napi_ok) return;
+  fn.Set("nativeRead", ext);
+}
+
+// The NativeRead of a function made by AttachNativeRead, or nullptr.
+inline NativeRead* NativeReadOf(const Napi::Value& fn) {
+  if (!fn.IsFunction()) return nullptr;
+  Napi::Value v = fn.As<Napi::Object>().Get("nativeRead");
+  bool tagged = false;
+  if (!v.IsExternal() || napi_check_object_type_tag(fn.Env(), v, &kNativeReadTag, &tagged) != napi_ok || !tagged)
+    return nullptr;
+  return v.As<Napi::External<NativeRead>>().Data();
 }
 
 // Watches one fd on the loop of the thread that created it (main thread or a worker) and calls

@@ -7,4 +7,13 @@
 
 export { isNativeError, NativeError, type NativeErrorCode } from './errors.js';
 export { type IdleHelperThreads, idleHelperThreads, setThreadIdle } from './threads.js';
-export { bindWaitReadable, drainEventFd, MAX_WAIT_FDS, Wakeup } from './wait.js';
+export {
+  type BatchRead,
+  bindWaitReadable,
+  drainEventFd,
+  hasNativeRead,
+  MAX_WAIT_FDS,
+  MAX_WAIT_PRE_READS,
+  type WaitPreRead,
+  Wakeup,
+} from './wait.js';

@@ -7,7 +7,10 @@ import { createRequire } from 'node:module';
 import { fromNative, NativeError } from './errors.js';
 
 interface Addon {
-  bindWaitReadable(fds: Int32Array): (timeoutMs: number) => number;
+  bindWaitReadable(
+    fds: Int32Array,
+    reads?: [index: number, read: BatchRead, max: number, slotCapacity: number, result: Int32Array][],
+  ): (timeoutMs: number) => number;
   eventFdOpen(): number;
   eventFdSignal(fd: number): void;
   eventFdDrain(fd: number): number;
@@ -20,12 +23,48 @@ const addon = createRequire(import.meta.url)('../build/Release/native_common.nod
 export const MAX_WAIT_FDS = 30;
 
 /**
+ * A bound batch read, `(max, slotCapacity) => count`. One made by a nebula-ts addon (tun-linux's
+ * `bindRead`) carries `nativeRead`, which lets a wait run it without a trip through JS.
+ */
+export interface BatchRead {
+  (max: number, slotCapacity: number): number;
+  readonly nativeRead?: unknown;
+}
+
+/** Most reads one wait runs (one per fd). */
+export const MAX_WAIT_PRE_READS = 4;
+
+/** A read for `bindWaitReadable` to run as soon as `fds[index]` is readable. */
+export interface WaitPreRead {
+  readonly index: number;
+  /** A read carrying `nativeRead` (see `hasNativeRead`). */
+  readonly read: BatchRead;
+  readonly max: number;
+  readonly slotCapacity: number;
+  /**
+   * result[0]: the count of the batch the last wait read (>= 0), or -1. The caller takes the
+   * batch and sets result[0] back to -1; until then no wait reads again, so nothing is overwritten.
+   */
+  readonly result: Int32Array;
+}
+
+/** Whether `read` can be run by a wait (it came from a nebula-ts addon's bound read). */
+export const hasNativeRead = (read: BatchRead): boolean => read.nativeRead !== undefined;
+
+/**
  * Returns `waitReadable(timeoutMs)`: blocks until one of `fds` is readable (or in error, hung up
  * or closed: the read that follows says which) and returns the bit mask of those, or 0 after
  * `timeoutMs` (< 0: no timeout) or a signal. The function is the native one, so a call costs no
  * more than the syscall. The fds must stay open while it is in use.
+ *
+ * With `preReads`, a wait that finds `fds[p.index]` readable (and not in error) also runs `p.read`
+ * on it before returning: an idle thread's wake then goes from poll() straight into the read, as
+ * a thread blocked in read() would, instead of returning to JS to call back in.
  */
-export function bindWaitReadable(fds: readonly number[]): (timeoutMs: number) => number {
+export function bindWaitReadable(
+  fds: readonly number[],
+  preReads: readonly WaitPreRead[] = [],
+): (timeoutMs: number) => number {
   if (fds.length < 1 || fds.length > MAX_WAIT_FDS)
     throw new NativeError(
       'ERR_NATIVE_INVALID_ARG',
@@ -35,8 +74,29 @@ export function bindWaitReadable(fds: readonly number[]): (timeoutMs: number) =>
     if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff)
       throw new NativeError('ERR_NATIVE_INVALID_ARG', `bindWaitReadable: ${fd} is not an fd`);
   }
+  if (preReads.length > MAX_WAIT_PRE_READS)
+    throw new NativeError('ERR_NATIVE_INVALID_ARG', `bindWaitReadable: at most ${MAX_WAIT_PRE_READS} preReads`);
+  const seen = new Set<number>();
+  for (const { index, read, max, slotCapacity, result } of preReads) {
+    if (!Number.isInteger(index) || index < 0 || index >= fds.length || seen.has(index))
+      throw new NativeError(
+        'ERR_NATIVE_INVALID_ARG',
+        `bindWaitReadable: preRead index ${index} is not one of the fds, or has two reads`,
+      );
+    seen.add(index);
+    if (!hasNativeRead(read))
+      throw new NativeError('ERR_NATIVE_INVALID_ARG', 'bindWaitReadable: preRead.read has no native read');
+    if (!(result instanceof Int32Array) || result.length < 1)
+      throw new NativeError('ERR_NATIVE_INVALID_ARG', 'bindWaitReadable: preRead.result must be an Int32Array');
+    if (!Number.isInteger(max) || max < 1 || !Number.isInteger(slotCapacity) || slotCapacity < 1)
+      throw new NativeError('ERR_NATIVE_INVALID_ARG', 'bindWaitReadable: preRead.max and slotCapacity must be >= 1');
+  }
   try {
-    return addon.bindWaitReadable(Int32Array.from(fds));
+    if (preReads.length === 0) return addon.bindWaitReadable(Int32Array.from(fds));
+    return addon.bindWaitReadable(
+      Int32Array.from(fds),
+      preReads.map((p) => [p.index, p.read, p.max, p.slotCapacity, p.result]),
+    );
   } catch (e) {
     throw fromNative(e);
   }

@@ -86,6 +86,40 @@ describe('bindWaitReadable', () => {
     const wait = bindWaitReadable([wakeup().fd]);
     expect(() => (wait as unknown as (x: unknown) => number)('soon')).toThrow(TypeError);
   });
+
+  it('refuses a preRead it could not run natively, with ERR_NATIVE_INVALID_ARG', () => {
+    const fd = wakeup().fd;
+    const jsRead = Object.assign((_max: number, _cap: number) => 0, {});
+    // A forged nativeRead is not the tagged External an addon attaches: the native side refuses it.
+    const forged = Object.assign((_max: number, _cap: number) => 0, { nativeRead: {} });
+    const ok = { index: 0, read: forged, max: 4, slotCapacity: 64, result: new Int32Array(1) };
+    const cases: unknown[] = [
+      { ...ok, read: jsRead },
+      { ...ok, index: 1 },
+      { ...ok, index: -1 },
+      { ...ok, max: 0 },
+      { ...ok, slotCapacity: 1.5 },
+      { ...ok, result: new Uint32Array(1) },
+      { ...ok, result: new Int32Array(0) },
+      ok,
+    ];
+    // Two reads for one fd, and more reads than the wait runs.
+    expect(() => bindWaitReadable([fd], [{ ...ok, read: jsRead }, ok] as never)).toThrow(NativeError);
+    expect(() => bindWaitReadable([fd, fd], [ok, { ...ok, index: 0 }])).toThrow(/two reads/);
+    expect(() => bindWaitReadable([fd], Array.from({ length: 5 }, () => ok))).toThrow(/at most 4/);
+    for (const preRead of cases) {
+      const e = (() => {
+        try {
+          bindWaitReadable([fd], [preRead] as never);
+        } catch (err) {
+          return err;
+        }
+        return null;
+      })();
+      expect(isNativeError(e), JSON.stringify(preRead)).toBe(true);
+      expect((e as NativeError).code).toBe('ERR_NATIVE_INVALID_ARG');
+    }
+  });
 });
 
 describe('Wakeup', () => {

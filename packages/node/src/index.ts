@@ -28,5 +28,12 @@ export type {
 export { HostInfo } from './hostinfo.js';
 export { HostMap } from './hostmap.js';
 export { loadPki, NebulaNode, type NebulaNodeOptions } from './node.js';
-export { type ControlSink, Routine, type RoutineSettings, SLOT_SIZE } from './routine.js';
+export {
+  type BlockingIo,
+  type ControlSink,
+  Routine,
+  type RoutineSettings,
+  type PreRead,
+  SLOT_SIZE,
+} from './routine.js';
 export { allocateTunnelTable, COUNTER_LIMIT, TunnelTable } from './tunnel-table.js';

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createBatchAead } from '@nebula-ts/aead';
 import { Conntrack, ConntrackCache, FirewallPeer } from '@nebula-ts/firewall';
-import { bindWaitReadable, drainEventFd } from '@nebula-ts/native-common';
+import { bindWaitReadable, drainEventFd, hasNativeRead } from '@nebula-ts/native-common';
 import { openTunQueue } from '@nebula-ts/tun-linux';
 import { openUdpSocket } from '@nebula-ts/udp';
 import { pino } from 'pino';
@@ -142,8 +142,16 @@ try {
   // Routine.startBlocking). The in-memory device of tun.disabled has no fd: pollers then.
   if (tunQueue !== null && init.wakeupFd >= 0) {
     const wakeupFd = init.wakeupFd;
+    const fds = [udp.fd, tunQueue.fd, wakeupFd];
     routine.startBlocking({
-      wait: bindWaitReadable([udp.fd, tunQueue.fd, wakeupFd]),
+      wait: bindWaitReadable(fds),
+      waitWithReads: (tunRead, udpRecv) => {
+        const reads = [
+          { index: 1, ...tunRead },
+          { index: 0, ...udpRecv },
+        ].filter((r) => hasNativeRead(r.read));
+        return reads.length > 0 ? bindWaitReadable(fds, reads) : undefined;
+      },
       udpBit: 1,
       tunBit: 2,
       wakeupBit: 4,

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   allocateTunnelTable,
   type BlockingIo,
+  type PreRead,
   COUNTER_LIMIT,
   type ControlSink,
   Routine,
@@ -388,6 +389,43 @@ describe('routine run-to-completion loop (startBlocking)', () => {
     await until(() => a!.udp.sent.length === total, 'every packet to be sent');
     expect(a.udp.sent.length).toBe(total);
     expect(reported).toBe(true);
+    a.routine.stop();
+  });
+
+  it('takes the batches its wait already read before anything reads tun or UDP again', async () => {
+    let a: Side | null = null;
+    const io = scriptedIo(() => a!);
+    let preReads = 0;
+    // As native-common's preReads: a wait that finds tun or UDP readable reads the batch itself.
+    const run = (pre: PreRead) => {
+      if (pre.result[0]! >= 0) return;
+      pre.result[0] = pre.read(pre.max, pre.slotCapacity);
+      preReads++;
+    };
+    const withRead = Object.assign(io, {
+      waitWithReads: (tun: PreRead, udp: PreRead) => (t: number) => {
+        const mask = io.wait(t);
+        if (mask & 1) run(udp);
+        if (mask & 2) run(tun);
+        return mask;
+      },
+    });
+    a = side('a', 'native', {}, withRead);
+    const b = side('b', 'native');
+    connect(a, b, 'aes');
+    a.tun.toRead.push(icmp('203.0.113.1', '203.0.113.2', 20));
+    await until(() => a!.udp.sent.length === 1, 'a to send the batch its wait read');
+    expect(preReads).toBe(1);
+    // udp and tun readable in one wait: the udp side writes tun, then reads tun itself, and must
+    // take the wait's batch first: nothing lost, nothing sent twice, order kept.
+    b.tun.inject(icmp('203.0.113.2', '203.0.113.1', 21));
+    a.udp.inbox.push({ pkt: b.udp.sent[0]!.pkt, from: ADDR_B });
+    a.tun.toRead.push(icmp('203.0.113.1', '203.0.113.2', 22), icmp('203.0.113.1', '203.0.113.2', 23));
+    await until(() => a!.udp.sent.length === 3 && a!.tun.written.length === 1, 'both directions');
+    expect(preReads).toBe(3);
+    expect(a.tun.written).toEqual([icmp('203.0.113.2', '203.0.113.1', 21)]);
+    for (const { pkt } of a.udp.sent) b.udp.deliver(pkt, ADDR_A);
+    expect(b.tun.written).toEqual([20, 22, 23].map((n) => icmp('203.0.113.1', '203.0.113.2', n)));
     a.routine.stop();
   });
 

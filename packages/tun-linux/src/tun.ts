@@ -3,6 +3,7 @@
  * caller-owned packet arenas, readiness through the shared libuv Poller (never blocks the loop).
  * Mirrors slackhq/nebula v1.6.1 overlay/tun_linux.go (device flags, queue attach, route programming).
  */
+import type { BatchRead } from '@nebula-ts/native-common';
 import { fromNative, TunError } from './errors.js';
 import { checkInt, checkPrefix, formatIpv4, type Ipv4, parseIpv4 } from './internal/ip.js';
 import {
@@ -256,13 +257,9 @@ export class TunQueue {
    * always reads into the same arena skips the per-call argument work (most of a lone packet's
    * cost in an idle process). The arrays stay pinned while the function lives; do not transfer them.
    */
-  bindRead(
-    buf: Uint8Array,
-    offsets: Uint32Array,
-    lengths: Uint32Array,
-  ): (max: number, slotCapacity: number) => number {
+  bindRead(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): BatchRead {
     const bound = this.#io.bindRead(buf, offsets, lengths);
-    return (max, slotCapacity) => {
+    const read = (max: number, slotCapacity: number): number => {
       if (this.#fd < 0) throw new TunError('ERR_TUN_CLOSED', `tun queue ${this.name}: read after close`);
       try {
         return bound(this.#fd, max, slotCapacity);
@@ -270,6 +267,10 @@ export class TunQueue {
         throw fromNative(e, `read tun ${this.name}`);
       }
     };
+    // The native read, for a blocking wait to run in its own call (native-common's
+    // bindWaitReadable); pinning `read` keeps it alive. A wait only holds the fd while the queue
+    // is open: whoever closes the queue stops the wait first.
+    return Object.defineProperty(read, 'nativeRead', { value: bound.nativeRead });
   }
 
   /** `write` on arrays fixed now, as `bindRead`. */

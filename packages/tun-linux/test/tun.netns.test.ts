@@ -170,6 +170,42 @@ describe('tun device in a network namespace', () => {
     await d.ok({ op: 'exit' });
   });
 
+  for (const tso of [false, true])
+    it(`a blocking wait runs the bound read itself and never overwrites a batch not taken (${tso ? 'TSO' : 'plain'} queue)`, async () => {
+      const { d } = setup();
+      const name = tso ? 'nt5' : 'nt4';
+      await d.ok({ op: 'open', opts: { name, queues: 1, tso } });
+      await d.ok({ op: 'configure', opts: { vpnIp: '203.0.113.1', prefixLen: 24 } });
+      const payload = Uint8Array.from({ length: 40 }, (_, i) => i * 5);
+      const echo = (seq: number) =>
+        Buffer.from(icmpEcho('203.0.113.2', '203.0.113.1', 0x5754, seq, payload)).toString('hex');
+      const first = Array.from({ length: 8 }, (_, i) => echo(i));
+      const second = Array.from({ length: 4 }, (_, i) => echo(100 + i));
+      const r = await d.ok<{
+        written: number;
+        firstMask: number;
+        firstCount: number;
+        held: { mask: number; count: number; arenaUntouched: boolean };
+        firstIntact: boolean;
+        batches: string[][];
+      }>({ op: 'waitRead', queue: 0, first, second, timeoutMs: 5000 });
+      expect(r.written).toBe(12);
+      expect(r.firstMask).toBe(1);
+      expect(r.firstCount).toBeGreaterThanOrEqual(1);
+      expect(r.firstIntact).toBe(true); // headroom and tailroom untouched by the wait's read
+      // The second wait saw the fd readable but left the batch it had not taken, and the arena.
+      expect(r.held).toEqual({ mask: 1, count: r.firstCount, arenaUntouched: true });
+      const replies = r.batches
+        .flat()
+        .map((h) => parseIcmp(Buffer.from(h, 'hex')))
+        .filter((p) => p !== null && p.type === 0 && p.ident === 0x5754);
+      expect(replies.map((p) => p!.seq).sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 100, 101, 102, 103]);
+      for (const p of replies) expect(p).toMatchObject({ ipChecksumOk: true, icmpChecksumOk: true });
+      expect([...replies[0]!.payload]).toEqual([...payload]);
+      await d.ok({ op: 'close' });
+      await d.ok({ op: 'exit' });
+    });
+
   it('spreads UDP flows over two queues read by two worker threads (by fd and by name)', async () => {
     const { ns, d } = setup();
     await d.ok({ op: 'open', opts: { name: 'nt2', queues: 1, multiQueue: true } });

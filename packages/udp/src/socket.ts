@@ -5,6 +5,7 @@
  * with SO_REUSEPORT so the kernel spreads flows across routines.
  */
 import { release } from 'node:os';
+import type { BatchRead } from '@nebula-ts/native-common';
 import { ADDR_WORDS, hostToBytes16 } from './addr.js';
 import { fromNative, UdpError, UdpRangeError } from './errors.js';
 import { addon, type NativePoller, type NativeUdpSocket } from './internal/native.js';
@@ -224,15 +225,10 @@ export class UdpSocket {
    * packet's cost in an idle process). The arrays stay pinned while the function lives; do not
    * transfer them.
    */
-  bindRecv(
-    buf: Uint8Array,
-    offsets: Uint32Array,
-    lengths: Uint32Array,
-    addrs: Uint32Array,
-  ): (max: number, slotCapacity: number) => number {
+  bindRecv(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array): BatchRead {
     this.#check();
     const bound = this.#native.bindRecv(buf, offsets, lengths, addrs);
-    return (max, slotCapacity) => {
+    const recv = (max: number, slotCapacity: number): number => {
       this.#check();
       try {
         return bound(max, slotCapacity);
@@ -240,6 +236,9 @@ export class UdpSocket {
         throw this.#wrap(e);
       }
     };
+    // For a blocking wait to run in its own call (native-common's bindWaitReadable); pinning
+    // `recv` keeps it alive, and it refuses to run once the socket is closed.
+    return Object.defineProperty(recv, 'nativeRead', { value: bound.nativeRead });
   }
 
   /** `sendBatch` on arrays fixed now, as `bindRecv`. */

@@ -1,7 +1,9 @@
 import { requireRoot } from '@nebula-ts/e2e';
 import { afterEach, describe, expect, it } from 'vitest';
+import { bindWaitReadable } from '@nebula-ts/native-common';
 import {
   createSlots,
+  formatAddr,
   openUdpGroup,
   openUdpSocket,
   parseAddr,
@@ -273,6 +275,55 @@ describe('control path, buffers, meminfo, close', () => {
     expect(() => recv(65, 9000)).toThrow(/max exceeds/);
     rx.close();
     expect(() => recv(1, 9000)).toThrow(expect.objectContaining({ code: 'ERR_UDP_CLOSED' }));
+  });
+
+  it('a blocking wait runs the bound recv itself, never overwrites a batch not taken, and stops at close', () => {
+    const rx = sock({ host: '127.0.0.1' });
+    const tx = sock({ host: '127.0.0.1' });
+    const inSlots = createSlots(16);
+    const recv = rx.bindRecv(inSlots.buf, inSlots.offsets, inSlots.lengths, inSlots.addrs);
+    const result = new Int32Array([-1]);
+    const wait = bindWaitReadable([rx.fd], [{ index: 0, read: recv, max: 16, slotCapacity: 9000, result }]);
+    const out = createSlots(8);
+    const send = (from: number, count: number) => {
+      for (let i = 0; i < count; i++) {
+        out.buf.fill(from + i, out.offsets[i]!, out.offsets[i]! + 50 + from + i);
+        out.lengths[i] = 50 + from + i;
+        parseAddr(`127.0.0.1:${rx.port}`, out.addrs, i);
+      }
+      expect(tx.sendBatch(out.buf, out.offsets, out.lengths, out.addrs, count)).toBe(count);
+    };
+    const take = (): number[] => {
+      const got: number[] = [];
+      for (let i = 0; i < result[0]!; i++) {
+        got.push(inSlots.buf[inSlots.offsets[i]!]!);
+        expect(inSlots.lengths[i]).toBe(50 + inSlots.buf[inSlots.offsets[i]!]!);
+        expect(formatAddr(inSlots.addrs, i)).toBe(`127.0.0.1:${tx.port}`);
+      }
+      result[0] = -1;
+      return got;
+    };
+    send(1, 3);
+    expect(wait(2000)).toBe(1);
+    expect(result[0]).toBeGreaterThanOrEqual(1);
+    const held = Buffer.from(inSlots.buf).toString('hex');
+    const first = result[0];
+    send(10, 2);
+    // Readable again, but the batch not taken yet stays as it is.
+    expect(wait(2000)).toBe(1);
+    expect(result[0]).toBe(first);
+    expect(Buffer.from(inSlots.buf).toString('hex')).toBe(held);
+    const got = take();
+    for (let i = 0; i < 20 && got.length < 5; i++) {
+      wait(500);
+      got.push(...take());
+    }
+    expect(got).toEqual([1, 2, 3, 10, 11]);
+    // Once the socket is closed the native recv refuses to run: the wait reads nothing.
+    send(20, 1);
+    rx.close();
+    wait(0);
+    expect(result[0]).toBe(-1);
   });
 
   it('close is idempotent and later use fails with ERR_UDP_CLOSED', () => {

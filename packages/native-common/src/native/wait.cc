@@ -2,7 +2,9 @@
 // worker). Waking through epoll, libuv and MakeCallback into JS costs an idle process tens of µs
 // per wake (measured with syscall tracepoints: ~27 µs of a lone packet's tun → udp leg), and a
 // ping's round trip takes two wakes; returning from poll() into the loop that called it does not.
-// Plus an eventfd, the other thread's way to interrupt the wait.
+// Plus an eventfd, the other thread's way to interrupt the wait. Fds may come with a NativeRead
+// (nebula_native.h): when one is readable the wait reads its batch before returning, so a lone
+// packet's wake goes from poll() straight into read() as a thread blocked in read() would.
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -17,9 +19,24 @@ namespace {
 // Bit i of a result stands for fds[i]; a JS number carries 31 bits safely as an int32.
 constexpr size_t kMaxFds = 30;
 
+// A read run on fds[index] when it is readable: *result gets its count (it stays -1 otherwise).
+struct PreRead {
+  nebula::NativeRead* read = nullptr;
+  nfds_t index = 0;
+  uint32_t max = 0;
+  int64_t cap = 0;
+  int32_t* result = nullptr;
+};
+
+// One per fd at most; a data-path thread has two (tun and UDP).
+constexpr size_t kMaxPreReads = 4;
+
 struct WaitSet {
   pollfd fds[kMaxFds];
   nfds_t count;
+  PreRead reads[kMaxPreReads];
+  size_t readCount = 0;
+  nebula::Pinned pins;
 };
 
 // waitReadable(timeoutMs): bit mask of the fds that are readable (or in error / hung up / closed:
@@ -43,11 +60,80 @@ Napi::Value WaitReadable(const Napi::CallbackInfo& info) {
   for (nfds_t i = 0; i < set->count; i++) {
     if (set->fds[i].revents != 0) mask |= 1u << i;
   }
+  // A batch the caller has not taken yet (result >= 0) is never overwritten. Only plain
+  // readability reads: an error or hang-up is left to the caller's own read to report.
+  for (size_t k = 0; k < set->readCount; k++) {
+    PreRead& p = set->reads[k];
+    const short rev = set->fds[p.index].revents;
+    if (*p.result >= 0 || (rev & POLLIN) == 0 || (rev & (POLLERR | POLLHUP | POLLNVAL)) != 0) continue;
+    int64_t n = p.read->read(p.read->state, set->fds[p.index].fd, p.max, p.cap);
+    *p.result = n >= 0 ? static_cast<int32_t>(n) : -1;
+  }
   return Napi::Number::New(env, mask);
 }
 
-// bindWaitReadable(fds: Int32Array) → waitReadable. The fds are copied: the caller keeps them open
-// for the function's life.
+// One entry of the reads array: [index, read, max, slotCapacity, result: Int32Array].
+bool BindRead(Napi::Env env, const Napi::Value& entry, WaitSet* set) {
+  const char* usage = "bindWaitReadable: each read is [index, read, max, slotCapacity, result: Int32Array]";
+  if (!entry.IsArray() || entry.As<Napi::Array>().Length() < 5) {
+    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+    return false;
+  }
+  auto e = entry.As<Napi::Array>();
+  Napi::Value index = e[0u], fn = e[1u], max = e[2u], cap = e[3u], result = e[4u];
+  if (!index.IsNumber() || !max.IsNumber() || !cap.IsNumber()) {
+    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+    return false;
+  }
+  PreRead p;
+  int64_t i = index.As<Napi::Number>().Int64Value();
+  int64_t m = max.As<Napi::Number>().Int64Value();
+  p.cap = cap.As<Napi::Number>().Int64Value();
+  p.read = nebula::NativeReadOf(fn);
+  if (p.read == nullptr) {
+    Napi::TypeError::New(env, "bindWaitReadable: read has no nativeRead").ThrowAsJavaScriptException();
+    return false;
+  }
+  if (i < 0 || static_cast<nfds_t>(i) >= set->count || m < 1 || m > 0xffffffffLL || p.cap < 1) {
+    Napi::RangeError::New(env, "bindWaitReadable: index, max or slotCapacity out of range").ThrowAsJavaScriptException();
+    return false;
+  }
+  for (size_t k = 0; k < set->readCount; k++) {
+    if (set->reads[k].index == static_cast<nfds_t>(i)) {
+      Napi::RangeError::New(env, "bindWaitReadable: two reads for one fd").ThrowAsJavaScriptException();
+      return false;
+    }
+  }
+  size_t resultLen = 0;
+  if (!set->pins.Array(result, napi_int32_array, &p.result, &resultLen) || resultLen < 1) {
+    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+    return false;
+  }
+  set->pins.Keep(fn);
+  p.index = static_cast<nfds_t>(i);
+  p.max = static_cast<uint32_t>(m);
+  *p.result = -1;
+  set->reads[set->readCount++] = p;
+  return true;
+}
+
+bool BindReads(Napi::Env env, const Napi::Value& reads, WaitSet* set) {
+  if (!reads.IsArray() || reads.As<Napi::Array>().Length() > kMaxPreReads) {
+    Napi::TypeError::New(env, "bindWaitReadable: reads must be an array of at most 4").ThrowAsJavaScriptException();
+    return false;
+  }
+  auto a = reads.As<Napi::Array>();
+  for (uint32_t k = 0; k < a.Length(); k++) {
+    if (!BindRead(env, a[k], set)) return false;
+  }
+  return true;
+}
+
+// bindWaitReadable(fds: Int32Array[, reads]) → waitReadable. The fds are copied: the caller keeps
+// them open for the function's life. Each of `reads` is [index, read, max, slotCapacity, result]:
+// `read` is a function carrying a NativeRead, run on fds[index] as above; result[0] gets its
+// count. The caller sets result[0] back to -1 once it has taken the batch; until then no wait
+// reads that fd again. `read` and `result` are pinned.
 Napi::Value BindWaitReadable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t* fds = nullptr;
@@ -70,6 +156,10 @@ Napi::Value BindWaitReadable(const Napi::CallbackInfo& info) {
     }
     set->fds[i].fd = fds[i];
     set->fds[i].events = POLLIN;
+  }
+  if (info.Length() > 1 && !info[1].IsUndefined() && !BindReads(env, info[1], set)) {
+    delete set;
+    return env.Undefined();
   }
   return nebula::BindFunction(env, "waitReadable", WaitReadable, set);
 }

@@ -42,7 +42,11 @@ export interface NativeOffload extends BatchIo {
 }
 
 /** read/write on arrays fixed at bind time (see nebula::Pinned in native-common). */
-export type BoundRead = (fd: number, max: number, slotCapacity: number) => number;
+export interface BoundRead {
+  (fd: number, max: number, slotCapacity: number): number;
+  /** The same read for native callers (see native-common's NativeRead): an opaque External. */
+  readonly nativeRead?: unknown;
+}
 export type BoundWrite = (fd: number, count: number) => number;
 
 export interface TunNative extends BatchIo {

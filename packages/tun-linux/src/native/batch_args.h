@@ -21,25 +21,46 @@ struct BatchArgs {
   int64_t cap = 0;
 };
 
+// Whether n (and cap) fit the arrays in `a`: 0 if they do, 1 if n or cap is out of range, 2 + i
+// if slot i would run past the buffer.
+inline int64_t BatchMisfit(const BatchArgs& a, bool read, int64_t n, int64_t cap) {
+  if (n < 0 || static_cast<uint64_t>(n) > a.slots || (read && cap <= 0)) return 1;
+  for (uint32_t i = 0; i < static_cast<uint32_t>(n); i++) {
+    size_t end = static_cast<size_t>(a.offsets[i]) + (read ? static_cast<size_t>(cap) : a.lengths[i]);
+    if (end > a.bufLen) return 2 + i;
+  }
+  return 0;
+}
+
 // Checks n (and cap) against the arrays in `a` and stores them; throws and returns false if not.
 inline bool CheckBatchCounts(Napi::Env env, BatchArgs* a, bool read, int64_t n, int64_t cap) {
-  if (n < 0 || static_cast<uint64_t>(n) > a->slots || (read && cap <= 0)) {
+  int64_t misfit = BatchMisfit(*a, read, n, cap);
+  if (misfit == 1) {
     Napi::RangeError::New(env, read ? "max exceeds offsets/lengths or slotCapacity <= 0" : "count exceeds offsets/lengths")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  if (misfit > 1) {
+    Napi::RangeError::New(env, "offsets[" + std::to_string(misfit - 2) + "] + " + (read ? "slotCapacity" : "lengths[i]") +
+                                   " exceeds the buffer")
         .ThrowAsJavaScriptException();
     return false;
   }
   a->n = static_cast<uint32_t>(n);
   a->cap = cap;
-  for (uint32_t i = 0; i < a->n; i++) {
-    size_t end = static_cast<size_t>(a->offsets[i]) + (read ? static_cast<size_t>(cap) : a->lengths[i]);
-    if (end > a->bufLen) {
-      Napi::RangeError::New(env, "offsets[" + std::to_string(i) + "] + " + (read ? "slotCapacity" : "lengths[i]") +
-                                     " exceeds the buffer")
-          .ThrowAsJavaScriptException();
-      return false;
-    }
-  }
   return true;
+}
+
+// The NativeRead of a bound read: checks the counts as the bound call does, then runs `core`
+// (the queue's read loop, returning a count or -errno) on the bound arrays.
+template <typename Bound, int64_t (*Core)(Bound*)>
+int64_t BoundNativeRead(void* state, int fd, uint32_t max, int64_t cap) {
+  auto* b = static_cast<Bound*>(state);
+  if (BatchMisfit(b->a, true, max, cap) != 0) return -EINVAL;
+  b->a.fd = fd;
+  b->a.n = max;
+  b->a.cap = cap;
+  return Core(b);
 }
 
 // Takes (buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array) from info[first..], pinning

@@ -177,13 +177,22 @@ Napi::Value TunOffload::Read(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value TunOffload::ReadInto(Napi::Env env, const BatchArgs& a) {
+  int64_t n = ReadCore(a);
+  if (n < 0) {
+    ThrowErrno(env, "read", static_cast<int>(-n));
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+int64_t TunOffload::ReadCore(const BatchArgs& a) {
   uint32_t n = seg_ != nullptr ? DrainSegments(a, 0, a.n) : 0;
   while (n < a.n) {
     ssize_t r = read(a.fd, scratch_.get(), kVnetLen + kMaxPacket);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      if (n == 0) ThrowErrno(env, "read", errno);
+      if (n == 0) return -errno;
       break;
     }
     if (static_cast<size_t>(r) <= kVnetLen) {
@@ -210,7 +219,7 @@ Napi::Value TunOffload::ReadInto(Napi::Env env, const BatchArgs& a) {
       readDropped_++;
     }
   }
-  return Napi::Number::New(env, n);
+  return n;
 }
 
 // ---- write: caller → kernel ----
@@ -373,7 +382,10 @@ struct TunOffload::Bound {
   Pinned pins;
   TunOffload* self = nullptr;
   BatchArgs a;
+  NativeRead native;
 };
+
+int64_t TunOffload::BoundReadCore(Bound* b) { return b->self->ReadCore(b->a); }
 
 Napi::Value TunOffload::Bind(const Napi::CallbackInfo& info, bool read) {
   auto* b = new Bound();
@@ -383,7 +395,12 @@ Napi::Value TunOffload::Bind(const Napi::CallbackInfo& info, bool read) {
   }
   b->self = this;
   b->pins.Keep(Value());
-  return BindFunction(info.Env(), read ? "read" : "write", read ? BoundRead : BoundWrite, b);
+  Napi::Function fn = BindFunction(info.Env(), read ? "read" : "write", read ? BoundRead : BoundWrite, b);
+  if (read) {
+    b->native = {BoundNativeRead<Bound, BoundReadCore>, b};
+    AttachNativeRead(fn, &b->native);
+  }
+  return fn;
 }
 
 Napi::Value TunOffload::BindRead(const Napi::CallbackInfo& info) { return Bind(info, true); }

@@ -279,8 +279,9 @@ Napi::Value Netlink(const Napi::CallbackInfo& info) {
 
 using nebula::BatchArgs;
 
-// Reads packet i to buf[offsets[i]] (up to a.cap bytes) until EAGAIN or a.n; lengths[i] gets its size.
-Napi::Value ReadLoop(Napi::Env env, const BatchArgs& a) {
+// Reads packet i to buf[offsets[i]] (up to a.cap bytes) until EAGAIN or a.n; lengths[i] gets its
+// size. Returns the count, or -errno if an error came before any packet.
+int64_t ReadCore(const BatchArgs& a) {
   uint32_t n = 0;
   while (n < a.n) {
     ssize_t r = read(a.fd, a.buf + a.offsets[n], static_cast<size_t>(a.cap));
@@ -288,13 +289,22 @@ Napi::Value ReadLoop(Napi::Env env, const BatchArgs& a) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       // Hand back what we have; the error shows again on the next call.
-      if (n == 0) ThrowErrno(env, "read", errno);
+      if (n == 0) return -errno;
       break;
     }
     a.lengths[n] = static_cast<uint32_t>(r);
     n++;
   }
-  return Napi::Number::New(env, n);
+  return n;
+}
+
+Napi::Value ReadLoop(Napi::Env env, const BatchArgs& a) {
+  int64_t n = ReadCore(a);
+  if (n < 0) {
+    ThrowErrno(env, "read", static_cast<int>(-n));
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(n));
 }
 
 // Writes packets 0..a.n-1; returns how many were written, stopping at EAGAIN.
@@ -333,7 +343,10 @@ Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
 struct BoundBatch {
   nebula::Pinned pins;
   BatchArgs a;
+  nebula::NativeRead native;
 };
+
+int64_t BoundReadCore(BoundBatch* b) { return ReadCore(b->a); }
 
 Napi::Value BoundRead(const Napi::CallbackInfo& info) {
   auto* b = static_cast<BoundBatch*>(info.Data());
@@ -353,7 +366,12 @@ Napi::Value Bind(const Napi::CallbackInfo& info, bool read) {
     delete b;
     return info.Env().Undefined();
   }
-  return nebula::BindFunction(info.Env(), read ? "read" : "write", read ? BoundRead : BoundWrite, b);
+  Napi::Function fn = nebula::BindFunction(info.Env(), read ? "read" : "write", read ? BoundRead : BoundWrite, b);
+  if (read) {
+    b->native = {nebula::BoundNativeRead<BoundBatch, BoundReadCore>, b};
+    nebula::AttachNativeRead(fn, &b->native);
+  }
+  return fn;
 }
 
 Napi::Value BindRead(const Napi::CallbackInfo& info) { return Bind(info, true); }

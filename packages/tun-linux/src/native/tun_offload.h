@@ -41,6 +41,9 @@ class TunOffload : public Napi::ObjectWrap<TunOffload> {
   struct Bound;
 
   Napi::Value ReadInto(Napi::Env env, const BatchArgs& a);
+  // ReadInto without JS: the count, or -errno if an error came before any packet.
+  int64_t ReadCore(const BatchArgs& a);
+  static int64_t BoundReadCore(Bound* b);
   Napi::Value WriteFrom(Napi::Env env, const BatchArgs& a);
   Napi::Value Bind(const Napi::CallbackInfo& info, bool read);
   Napi::Value BindRead(const Napi::CallbackInfo& info);

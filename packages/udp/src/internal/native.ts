@@ -1,3 +1,4 @@
+import type { BatchRead } from '@nebula-ts/native-common';
 // Loads the addon once per thread (each worker gets its own instance: N-API modules are
 // context-aware) and types its surface.
 import { createRequire } from 'node:module';
@@ -21,12 +22,8 @@ export interface NativeUdpSocket {
     count: number,
   ): number;
   sendTo(buf: Uint8Array, off: number, len: number, addrs: Uint32Array, i: number): number;
-  bindRecv(
-    buf: Uint8Array,
-    offsets: Uint32Array,
-    lengths: Uint32Array,
-    addrs: Uint32Array,
-  ): (max: number, slotCapacity: number) => number;
+  /** The bound recv; `nativeRead` is the same recv for native callers (native-common's NativeRead). */
+  bindRecv(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array): BatchRead;
   bindSend(
     buf: Uint8Array,
     offsets: Uint32Array,

@@ -275,19 +275,40 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
                     info[4].As<Napi::Number>().Uint32Value(), info[5].As<Napi::Number>().Uint32Value());
   }
 
+  // Whether max and cap fit the arrays: 0 if they do, 1 if max is too large, 2 + i if slot i
+  // would run past the buffer.
+  static int64_t RecvMisfit(size_t bufLen, const uint32_t* offsets, size_t offLen, size_t lenLen, size_t addrLen,
+                            uint32_t max, uint32_t cap) {
+    if (max > offLen || max > lenLen || size_t(max) * 6 > addrLen) return 1;
+    for (uint32_t i = 0; i < max; i++) {
+      if (size_t(offsets[i]) + cap > bufLen) return 2 + i;
+    }
+    return 0;
+  }
+
   Napi::Value RecvInto(Napi::Env env, uint8_t* buf, size_t bufLen, uint32_t* offsets, size_t offLen, uint32_t* lengths,
                        size_t lenLen, uint32_t* addrs, size_t addrLen, uint32_t max, uint32_t cap) {
-    if (max > offLen || max > lenLen || size_t(max) * 6 > addrLen) {
+    int64_t misfit = RecvMisfit(bufLen, offsets, offLen, lenLen, addrLen, max, cap);
+    if (misfit == 1) {
       Napi::RangeError::New(env, "recvBatch: max exceeds offsets/lengths/addrs").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    for (uint32_t i = 0; i < max; i++) {
-      if (size_t(offsets[i]) + cap > bufLen) {
-        Napi::RangeError::New(env, "recvBatch: slot " + std::to_string(i) + " exceeds the buffer")
-            .ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
+    if (misfit > 1) {
+      Napi::RangeError::New(env, "recvBatch: slot " + std::to_string(misfit - 2) + " exceeds the buffer")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
     }
+    int64_t n = RecvCore(buf, offsets, lengths, addrs, max, cap);
+    if (n < 0) {
+      nebula::ThrowErrno(env, "recvmmsg", static_cast<int>(-n));
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  // RecvInto on checked arrays, without JS: the count, or -errno if an error came before any
+  // packet.
+  int64_t RecvCore(uint8_t* buf, uint32_t* offsets, uint32_t* lengths, uint32_t* addrs, uint32_t max, uint32_t cap) {
     uint32_t slot = 0;
     if (gro_ || groCount_ > 0) {
       slot = DrainGro(buf, offsets, lengths, addrs, 0, max, cap);
@@ -317,8 +338,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
           if (errno == EINTR) continue;
           if (errno == EAGAIN || errno == EWOULDBLOCK) break;
           if (slot > 0) break;  // deliver what we have; the error repeats on the next call
-          nebula::ThrowErrno(env, "recvmmsg", errno);
-          return env.Undefined();
+          return -errno;
         }
         for (int i = 0; i < r; i++) {
           msghdr& h = msgs_[i].msg_hdr;
@@ -340,7 +360,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         slot = DrainGro(buf, offsets, lengths, addrs, slot, max, cap);
         if (uint32_t(r) < n) break;
       }
-      return Napi::Number::New(env, slot);
+      return slot;
     }
     uint32_t n = max;
     Reserve(n);
@@ -360,16 +380,12 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     do {
       r = recvmmsg(fd_, msgs_.data(), n, MSG_DONTWAIT, nullptr);
     } while (r < 0 && errno == EINTR);
-    if (r < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, 0);
-      nebula::ThrowErrno(env, "recvmmsg", errno);
-      return env.Undefined();
-    }
+    if (r < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
     for (int i = 0; i < r; i++) {
       lengths[i] = std::min<uint32_t>(msgs_[i].msg_len, cap);
       WriteAddr(addrs + 6 * i, names_[i]);
     }
-    return Napi::Number::New(env, r);
+    return r;
   }
 
   // Groups packets [from, count) into sendmmsg entries. With GSO, a run of packets to one address
@@ -536,7 +552,18 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     uint8_t* buf = nullptr;
     uint32_t *offsets = nullptr, *lengths = nullptr, *addrs = nullptr;
     size_t bufLen = 0, offLen = 0, lenLen = 0, addrLen = 0;
+    nebula::NativeRead native;
   };
+
+  // The bound recv for native callers (nebula::NativeRead): the socket's own fd, as BoundRecv.
+  static int64_t NativeBoundRecv(void* state, int /* fd */, uint32_t max, int64_t cap) {
+    auto* b = static_cast<Bound*>(state);
+    if (b->self->fd_ < 0) return -EBADF;
+    if (cap < 1 || cap > 0xffffffffLL ||
+        RecvMisfit(b->bufLen, b->offsets, b->offLen, b->lenLen, b->addrLen, max, static_cast<uint32_t>(cap)) != 0)
+      return -EINVAL;
+    return b->self->RecvCore(b->buf, b->offsets, b->lengths, b->addrs, max, static_cast<uint32_t>(cap));
+  }
 
   Napi::Value MakeBound(const Napi::CallbackInfo& info, bool recv) {
     Napi::Env env = info.Env();
@@ -551,7 +578,12 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     }
     b->self = this;
     b->pins.Keep(Value());
-    return nebula::BindFunction(env, recv ? "recv" : "send", recv ? BoundRecv : BoundSend, b);
+    Napi::Function fn = nebula::BindFunction(env, recv ? "recv" : "send", recv ? BoundRecv : BoundSend, b);
+    if (recv) {
+      b->native = {NativeBoundRecv, b};
+      nebula::AttachNativeRead(fn, &b->native);
+    }
+    return fn;
   }
 
   Napi::Value BindRecv(const Napi::CallbackInfo& info) { return MakeBound(info, true); }
