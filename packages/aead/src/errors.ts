@@ -7,7 +7,9 @@ export type AeadErrorCode =
   /** A seal meta entry uses an empty slot or points outside the buffer; count > meta.length / 3. */
   | 'ERR_AEAD_BAD_META'
   /** OpenSSL refused an operation that cannot fail on valid input. */
-  | 'ERR_AEAD_OPENSSL';
+  | 'ERR_AEAD_OPENSSL'
+  /** A seal bound to a send (`bindSeal`'s `send`): the send refused the batch (`errno`, e.g. a closed socket). */
+  | 'ERR_AEAD_SEND';
 
 /** `code` is the stable part; match on it (the guard below), not on the class. */
 export class AeadError extends Error {
@@ -25,6 +27,7 @@ const CODES: ReadonlySet<string> = new Set<AeadErrorCode>([
   'ERR_AEAD_ARGUMENT',
   'ERR_AEAD_BAD_META',
   'ERR_AEAD_OPENSSL',
+  'ERR_AEAD_SEND',
 ]);
 
 /** True for AeadError and for the addon's errors (same codes); checks `code`, not the class. */

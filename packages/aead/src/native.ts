@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { BatchSend } from '@nebula-ts/native-common';
 import { AeadError } from './errors.js';
 import type { BatchAead, Cipher } from './types.js';
 
@@ -8,7 +9,7 @@ interface NativeAddon {
     clearKey(slot: number): void;
     sealBatch(buf: Uint8Array, meta: Uint32Array, count: number): void;
     openBatch(buf: Uint8Array, meta: Uint32Array, count: number, results: Uint8Array): number;
-    bindSeal(buf: Uint8Array, meta: Uint32Array): (count: number) => void;
+    bindSeal(buf: Uint8Array, meta: Uint32Array, send?: BatchSend): (count: number) => number | undefined;
     bindOpen(buf: Uint8Array, meta: Uint32Array, results: Uint8Array): (count: number) => number;
     close(): void;
   };
@@ -63,7 +64,7 @@ export function createNativeBatchAead(): BatchAead {
     clearKey: (slot) => n.clearKey(slot),
     sealBatch: (buf, meta, count) => n.sealBatch(buf, meta, count),
     openBatch: (buf, meta, count, results) => n.openBatch(buf, meta, count, results),
-    bindSeal: (buf, meta) => n.bindSeal(buf, meta),
+    bindSeal: (buf, meta, send) => n.bindSeal(buf, meta, send),
     bindOpen: (buf, meta, results) => n.bindOpen(buf, meta, results),
     close: () => n.close(),
   };

@@ -1,3 +1,4 @@
+import type { BatchSend } from '@nebula-ts/native-common';
 export type Cipher = 'aes' | 'chachapoly';
 export type BatchAeadKind = 'native' | 'node' | 'noble';
 
@@ -40,8 +41,13 @@ export interface BatchAead {
    * that always seals from the same arrays saves the per-call argument work, which dominates a
    * lone packet's cost in an idle process. The arrays stay pinned while the function lives and
    * must not be transferred.
+   *
+   * With `send` (a bound batch send carrying `nativeSend`: `@nebula-ts/udp`'s `bindSend`), the
+   * function also sends the sealed batch, in the same native call, and returns how many packets
+   * the send consumed; the send's arrays must describe the same packets (entry i = packet i).
+   * A send that refuses the batch throws ERR_AEAD_SEND.
    */
-  bindSeal?(buf: Uint8Array, meta: Uint32Array): (count: number) => void;
+  bindSeal?(buf: Uint8Array, meta: Uint32Array, send?: BatchSend): (count: number) => number | undefined;
   /** `openBatch` on fixed arrays, as `bindSeal`. */
   bindOpen?(buf: Uint8Array, meta: Uint32Array, results: Uint8Array): (count: number) => number;
   /** Frees every slot. The instance can be reused afterwards. */

@@ -66,37 +66,48 @@ Napi::Function BindFunction(Napi::Env env, const char* name, Napi::Function::Cal
   return fn;
 }
 
-// A bound batch read that another addon may run inside its own native call: the blocking wait
-// (wait.cc) runs it as soon as poll() reports the fd readable, where an idle thread would
-// otherwise return to JS only to call straight back into native code for the read. The addon
-// that owns the read attaches it to its bound read function as the `nativeRead` property, an
-// External tagged with kNativeReadTag; users take the function and pin it, which keeps the
-// state alive (the External alone does not).
+// Bound batch calls that another addon may run inside its own native call, saving an idle thread
+// a return to JS and a call back in per step: the blocking wait (wait.cc) runs a NativeRead as
+// soon as poll() reports its fd readable; aead's bound seal runs a NativeSend on what it sealed.
+// The addon that owns the call attaches it to its bound function (the `nativeRead` /
+// `nativeSend` property) as an External with the struct's tag; users take the function and pin
+// it, which keeps the state alive (the External alone does not).
 struct NativeRead {
   // Fills the bound batch from `fd` (up to `max` packets of `cap` bytes); returns the count, or
   // -errno when nothing was read because of an error (the plain call would throw it).
   int64_t (*read)(void* state, int fd, uint32_t max, int64_t cap);
   void* state;
+  static constexpr const char* kProperty = "nativeRead";
+  static constexpr napi_type_tag kTag = {0x6e6562756c615244ULL, 0x4e61746976655231ULL};
 };
 
-inline constexpr napi_type_tag kNativeReadTag = {0x6e6562756c615244ULL, 0x4e61746976655231ULL};
+struct NativeSend {
+  // Sends packets 0..count-1 of the bound batch; returns how many it consumed (failed ones
+  // included, counted by the socket), or -errno when the arguments do not fit (a bug).
+  int64_t (*send)(void* state, uint32_t count);
+  void* state;
+  static constexpr const char* kProperty = "nativeSend";
+  static constexpr napi_type_tag kTag = {0x6e6562756c615244ULL, 0x4e61746976655331ULL};
+};
 
-// Sets fn.nativeRead to an External for `read` (which must live as long as `fn`).
-inline void AttachNativeRead(Napi::Function fn, NativeRead* read) {
+// Sets fn[T::kProperty] to an External for `call` (which must live as long as `fn`).
+template <typename T>
+void AttachNative(Napi::Function fn, T* call) {
   Napi::Env env = fn.Env();
-  auto ext = Napi::External<NativeRead>::New(env, read);
-  if (napi_type_tag_object(env, ext, &kNativeReadTag) != napi_ok) return;
-  fn.Set("nativeRead", ext);
+  auto ext = Napi::External<T>::New(env, call);
+  if (napi_type_tag_object(env, ext, &T::kTag) != napi_ok) return;
+  fn.Set(T::kProperty, ext);
 }
 
-// The NativeRead of a function made by AttachNativeRead, or nullptr.
-inline NativeRead* NativeReadOf(const Napi::Value& fn) {
+// The T of a function made by AttachNative<T>, or nullptr.
+template <typename T>
+T* NativeOf(const Napi::Value& fn) {
   if (!fn.IsFunction()) return nullptr;
-  Napi::Value v = fn.As<Napi::Object>().Get("nativeRead");
+  Napi::Value v = fn.As<Napi::Object>().Get(T::kProperty);
   bool tagged = false;
-  if (!v.IsExternal() || napi_check_object_type_tag(fn.Env(), v, &kNativeReadTag, &tagged) != napi_ok || !tagged)
+  if (!v.IsExternal() || napi_check_object_type_tag(fn.Env(), v, &T::kTag, &tagged) != napi_ok || !tagged)
     return nullptr;
-  return v.As<Napi::External<NativeRead>>().Data();
+  return v.As<Napi::External<T>>().Data();
 }
 
 // Watches one fd on the loop of the thread that created it (main thread or a worker) and calls

@@ -5,13 +5,12 @@
  * for the helper threads that must never delay it.
  */
 
+export { type BatchRead, type BatchSend, hasNativeRead, hasNativeSend } from './bound.js';
 export { isNativeError, NativeError, type NativeErrorCode } from './errors.js';
 export { type IdleHelperThreads, idleHelperThreads, setThreadIdle } from './threads.js';
 export {
-  type BatchRead,
   bindWaitReadable,
   drainEventFd,
-  hasNativeRead,
   MAX_WAIT_FDS,
   MAX_WAIT_PRE_READS,
   type WaitPreRead,

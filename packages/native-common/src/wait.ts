@@ -4,6 +4,7 @@
  * waits here rather than on the libuv loop.
  */
 import { createRequire } from 'node:module';
+import { type BatchRead, hasNativeRead } from './bound.js';
 import { fromNative, NativeError } from './errors.js';
 
 interface Addon {
@@ -22,15 +23,6 @@ const addon = createRequire(import.meta.url)('../build/Release/native_common.nod
 /** Most fds one wait watches: bit i of its result stands for `fds[i]`. */
 export const MAX_WAIT_FDS = 30;
 
-/**
- * A bound batch read, `(max, slotCapacity) => count`. One made by a nebula-ts addon (tun-linux's
- * `bindRead`) carries `nativeRead`, which lets a wait run it without a trip through JS.
- */
-export interface BatchRead {
-  (max: number, slotCapacity: number): number;
-  readonly nativeRead?: unknown;
-}
-
 /** Most reads one wait runs (one per fd). */
 export const MAX_WAIT_PRE_READS = 4;
 
@@ -47,9 +39,6 @@ export interface WaitPreRead {
    */
   readonly result: Int32Array;
 }
-
-/** Whether `read` can be run by a wait (it came from a nebula-ts addon's bound read). */
-export const hasNativeRead = (read: BatchRead): boolean => read.nativeRead !== undefined;
 
 /**
  * Returns `waitReadable(timeoutMs)`: blocks until one of `fds` is readable (or in error, hung up
@@ -75,7 +64,10 @@ export function bindWaitReadable(
       throw new NativeError('ERR_NATIVE_INVALID_ARG', `bindWaitReadable: ${fd} is not an fd`);
   }
   if (preReads.length > MAX_WAIT_PRE_READS)
-    throw new NativeError('ERR_NATIVE_INVALID_ARG', `bindWaitReadable: at most ${MAX_WAIT_PRE_READS} preReads`);
+    throw new NativeError(
+      'ERR_NATIVE_INVALID_ARG',
+      `bindWaitReadable: at most ${MAX_WAIT_PRE_READS} preReads`,
+    );
   const seen = new Set<number>();
   for (const { index, read, max, slotCapacity, result } of preReads) {
     if (!Number.isInteger(index) || index < 0 || index >= fds.length || seen.has(index))
@@ -87,9 +79,15 @@ export function bindWaitReadable(
     if (!hasNativeRead(read))
       throw new NativeError('ERR_NATIVE_INVALID_ARG', 'bindWaitReadable: preRead.read has no native read');
     if (!(result instanceof Int32Array) || result.length < 1)
-      throw new NativeError('ERR_NATIVE_INVALID_ARG', 'bindWaitReadable: preRead.result must be an Int32Array');
+      throw new NativeError(
+        'ERR_NATIVE_INVALID_ARG',
+        'bindWaitReadable: preRead.result must be an Int32Array',
+      );
     if (!Number.isInteger(max) || max < 1 || !Number.isInteger(slotCapacity) || slotCapacity < 1)
-      throw new NativeError('ERR_NATIVE_INVALID_ARG', 'bindWaitReadable: preRead.max and slotCapacity must be >= 1');
+      throw new NativeError(
+        'ERR_NATIVE_INVALID_ARG',
+        'bindWaitReadable: preRead.max and slotCapacity must be >= 1',
+      );
   }
   try {
     if (preReads.length === 0) return addon.bindWaitReadable(Int32Array.from(fds));

@@ -106,7 +106,12 @@ describe('bindWaitReadable', () => {
     // Two reads for one fd, and more reads than the wait runs.
     expect(() => bindWaitReadable([fd], [{ ...ok, read: jsRead }, ok] as never)).toThrow(NativeError);
     expect(() => bindWaitReadable([fd, fd], [ok, { ...ok, index: 0 }])).toThrow(/two reads/);
-    expect(() => bindWaitReadable([fd], Array.from({ length: 5 }, () => ok))).toThrow(/at most 4/);
+    expect(() =>
+      bindWaitReadable(
+        [fd],
+        Array.from({ length: 5 }, () => ok),
+      ),
+    ).toThrow(/at most 4/);
     for (const preRead of cases) {
       const e = (() => {
         try {

@@ -31,9 +31,9 @@ export { loadPki, NebulaNode, type NebulaNodeOptions } from './node.js';
 export {
   type BlockingIo,
   type ControlSink,
+  type PreRead,
   Routine,
   type RoutineSettings,
-  type PreRead,
   SLOT_SIZE,
 } from './routine.js';
 export { allocateTunnelTable, COUNTER_LIMIT, TunnelTable } from './tunnel-table.js';

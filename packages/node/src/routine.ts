@@ -20,7 +20,7 @@ import {
   readU32,
   writeHeader,
 } from './internal/deps.js';
-import type { BatchAead, Cipher, TunQueueLike, UdpSocketLike } from './internal/io-types.js';
+import type { BatchAead, BatchSend, Cipher, TunQueueLike, UdpSocketLike } from './internal/io-types.js';
 import { COUNTER_LIMIT, STAT_WORDS, Stat, type TunnelTable } from './tunnel-table.js';
 
 /** 9001-byte packets plus header and tag, rounded up (docs/contracts.md "Packet buffers"). */
@@ -196,7 +196,9 @@ export class Routine {
   private readonly tunWrite: (count: number) => number;
   private readonly udpRecv: (max: number, slotCapacity: number) => number;
   private readonly udpSend: (count: number) => number;
-  private readonly seal: (count: number) => void;
+  private readonly seal: (count: number) => unknown;
+  /** Seal and send in one native call, where the AEAD and the socket allow it (bindSeal's send). */
+  private readonly sealAndSend: ((count: number) => unknown) | null;
   private readonly open: (count: number) => number;
 
   private readonly fwPkt = newFirewallPacket();
@@ -295,6 +297,12 @@ export class Routine {
     this.seal = aead.bindSeal
       ? aead.bindSeal(inBuf, this.sealMeta)
       : (count) => aead.sealBatch(inBuf, this.sealMeta, count);
+    // The send arrays describe the sealed packets entry for entry (see inside()).
+    const send: BatchSend = this.udpSend;
+    this.sealAndSend =
+      aead.bindSeal !== undefined && send.nativeSend !== undefined
+        ? aead.bindSeal(inBuf, this.sealMeta, send)
+        : null;
     this.open = aead.bindOpen
       ? aead.bindOpen(outBuf, this.openMeta, this.openResults)
       : (count) => aead.openBatch(outBuf, this.openMeta, count, this.openResults);
@@ -327,7 +335,12 @@ export class Routine {
     this.blocking = io;
     this.wait =
       io.waitWithReads?.(
-        { read: this.tunRead, max: this.inOffsets.length, slotCapacity: PAYLOAD_CAPACITY, result: this.tunPreRead },
+        {
+          read: this.tunRead,
+          max: this.inOffsets.length,
+          slotCapacity: PAYLOAD_CAPACITY,
+          result: this.tunPreRead,
+        },
         { read: this.udpRecv, max: this.outOffsets.length, slotCapacity: SLOT_SIZE, result: this.udpPreRead },
       ) ?? io.wait;
     setImmediate(this.runBlocking);
@@ -654,8 +667,11 @@ export class Routine {
       count++;
     }
     if (count > 0) {
-      this.seal(count);
-      this.udpSend(count);
+      if (this.sealAndSend !== null) this.sealAndSend(count);
+      else {
+        this.seal(count);
+        this.udpSend(count);
+      }
     }
     const st = this.stats;
     const b = this.statBase;

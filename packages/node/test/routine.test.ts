@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import {
   allocateTunnelTable,
   type BlockingIo,
-  type PreRead,
   COUNTER_LIMIT,
   type ControlSink,
+  type PreRead,
   Routine,
   type RoutineSettings,
   TunnelTable,

@@ -199,7 +199,9 @@ describe('tun device in a network namespace', () => {
         .flat()
         .map((h) => parseIcmp(Buffer.from(h, 'hex')))
         .filter((p) => p !== null && p.type === 0 && p.ident === 0x5754);
-      expect(replies.map((p) => p!.seq).sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 100, 101, 102, 103]);
+      expect(replies.map((p) => p!.seq).sort((x, y) => x - y)).toEqual([
+        0, 1, 2, 3, 4, 5, 6, 7, 100, 101, 102, 103,
+      ]);
       for (const p of replies) expect(p).toMatchObject({ ipChecksumOk: true, icmpChecksumOk: true });
       expect([...replies[0]!.payload]).toEqual([...payload]);
       await d.ok({ op: 'close' });

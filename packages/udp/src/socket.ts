@@ -5,7 +5,7 @@
  * with SO_REUSEPORT so the kernel spreads flows across routines.
  */
 import { release } from 'node:os';
-import type { BatchRead } from '@nebula-ts/native-common';
+import type { BatchRead, BatchSend } from '@nebula-ts/native-common';
 import { ADDR_WORDS, hostToBytes16 } from './addr.js';
 import { fromNative, UdpError, UdpRangeError } from './errors.js';
 import { addon, type NativePoller, type NativeUdpSocket } from './internal/native.js';
@@ -242,15 +242,10 @@ export class UdpSocket {
   }
 
   /** `sendBatch` on arrays fixed now, as `bindRecv`. */
-  bindSend(
-    buf: Uint8Array,
-    offsets: Uint32Array,
-    lengths: Uint32Array,
-    addrs: Uint32Array,
-  ): (count: number) => number {
+  bindSend(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array): BatchSend {
     this.#check();
     const bound = this.#native.bindSend(buf, offsets, lengths, addrs);
-    return (count) => {
+    const send = (count: number): number => {
       this.#check();
       try {
         return bound(count);
@@ -258,6 +253,9 @@ export class UdpSocket {
         throw this.#wrap(e);
       }
     };
+    // For another addon to run right after its own work (@nebula-ts/aead's bound seal); it
+    // refuses to run once the socket is closed.
+    return Object.defineProperty(send, 'nativeSend', { value: bound.nativeSend });
   }
 
   /** One datagram to slot `i` of `addrs` (control traffic). Throws on failure. */

@@ -1,6 +1,6 @@
 import { requireRoot } from '@nebula-ts/e2e';
-import { afterEach, describe, expect, it } from 'vitest';
 import { bindWaitReadable } from '@nebula-ts/native-common';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   createSlots,
   formatAddr,

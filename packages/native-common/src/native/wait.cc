@@ -89,7 +89,7 @@ bool BindRead(Napi::Env env, const Napi::Value& entry, WaitSet* set) {
   int64_t i = index.As<Napi::Number>().Int64Value();
   int64_t m = max.As<Napi::Number>().Int64Value();
   p.cap = cap.As<Napi::Number>().Int64Value();
-  p.read = nebula::NativeReadOf(fn);
+  p.read = nebula::NativeOf<nebula::NativeRead>(fn);
   if (p.read == nullptr) {
     Napi::TypeError::New(env, "bindWaitReadable: read has no nativeRead").ThrowAsJavaScriptException();
     return false;

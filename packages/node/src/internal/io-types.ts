@@ -3,6 +3,9 @@
  * structurally here so the routine compiles against the contract, whichever implementation
  * (native package, fallback, test double) is plugged in.
  */
+import type { BatchSend } from '@nebula-ts/native-common';
+
+export type { BatchSend };
 
 export type Cipher = 'aes' | 'chachapoly';
 
@@ -12,7 +15,8 @@ export interface BatchAead {
   sealBatch(buf: Uint8Array, meta: Uint32Array, count: number): void;
   openBatch(buf: Uint8Array, meta: Uint32Array, count: number, results: Uint8Array): number;
   /** The same on arrays fixed at bind time (native: saves the per-call argument work). */
-  bindSeal?(buf: Uint8Array, meta: Uint32Array): (count: number) => void;
+  /** With `send` (a bound send carrying `nativeSend`), the seal also sends, in one native call. */
+  bindSeal?(buf: Uint8Array, meta: Uint32Array, send?: BatchSend): (count: number) => number | undefined;
   bindOpen?(buf: Uint8Array, meta: Uint32Array, results: Uint8Array): (count: number) => number;
 }
 

@@ -398,7 +398,7 @@ Napi::Value TunOffload::Bind(const Napi::CallbackInfo& info, bool read) {
   Napi::Function fn = BindFunction(info.Env(), read ? "read" : "write", read ? BoundRead : BoundWrite, b);
   if (read) {
     b->native = {BoundNativeRead<Bound, BoundReadCore>, b};
-    AttachNativeRead(fn, &b->native);
+    AttachNative(fn, &b->native);
   }
   return fn;
 }

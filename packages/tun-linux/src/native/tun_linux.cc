@@ -369,7 +369,7 @@ Napi::Value Bind(const Napi::CallbackInfo& info, bool read) {
   Napi::Function fn = nebula::BindFunction(info.Env(), read ? "read" : "write", read ? BoundRead : BoundWrite, b);
   if (read) {
     b->native = {nebula::BoundNativeRead<BoundBatch, BoundReadCore>, b};
-    nebula::AttachNativeRead(fn, &b->native);
+    nebula::AttachNative(fn, &b->native);
   }
   return fn;
 }

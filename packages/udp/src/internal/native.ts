@@ -1,7 +1,7 @@
-import type { BatchRead } from '@nebula-ts/native-common';
 // Loads the addon once per thread (each worker gets its own instance: N-API modules are
 // context-aware) and types its surface.
 import { createRequire } from 'node:module';
+import type { BatchRead, BatchSend } from '@nebula-ts/native-common';
 
 export interface NativeUdpSocket {
   readonly fd: number;
@@ -24,12 +24,8 @@ export interface NativeUdpSocket {
   sendTo(buf: Uint8Array, off: number, len: number, addrs: Uint32Array, i: number): number;
   /** The bound recv; `nativeRead` is the same recv for native callers (native-common's NativeRead). */
   bindRecv(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array): BatchRead;
-  bindSend(
-    buf: Uint8Array,
-    offsets: Uint32Array,
-    lengths: Uint32Array,
-    addrs: Uint32Array,
-  ): (count: number) => number;
+  /** The bound send; `nativeSend` is the same send for native callers (native-common's NativeSend). */
+  bindSend(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array): BatchSend;
   setBuffers(read: number, write: number): [number, number];
   getBuffers(): [number, number];
   meminfo(out: Uint32Array): number;

@@ -478,27 +478,49 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
                     info[4].As<Napi::Number>().Uint32Value());
   }
 
+  // Whether count fits the arrays: 0 if it does, 1 if count is too large, 2 + i if packet i runs
+  // past the buffer.
+  static int64_t SendMisfit(size_t bufLen, const uint32_t* offsets, size_t offLen, const uint32_t* lengths,
+                            size_t lenLen, size_t addrLen, uint32_t count) {
+    if (count > offLen || count > lenLen || size_t(count) * 6 > addrLen) return 1;
+    for (uint32_t i = 0; i < count; i++) {
+      if (size_t(offsets[i]) + lengths[i] > bufLen) return 2 + i;
+    }
+    return 0;
+  }
+
   Napi::Value SendFrom(Napi::Env env, uint8_t* buf, size_t bufLen, uint32_t* offsets, size_t offLen, uint32_t* lengths,
                        size_t lenLen, uint32_t* addrs, size_t addrLen, uint32_t count) {
-    if (count > offLen || count > lenLen || size_t(count) * 6 > addrLen) {
+    int64_t misfit = SendMisfit(bufLen, offsets, offLen, lengths, lenLen, addrLen, count);
+    if (misfit == 1) {
       Napi::RangeError::New(env, "sendBatch: count exceeds offsets/lengths/addrs").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    for (uint32_t i = 0; i < count; i++) {
-      if (size_t(offsets[i]) + lengths[i] > bufLen) {
-        Napi::RangeError::New(env, "sendBatch: packet " + std::to_string(i) + " exceeds the buffer")
-            .ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
+    if (misfit > 1) {
+      Napi::RangeError::New(env, "sendBatch: packet " + std::to_string(misfit - 2) + " exceeds the buffer")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
     }
+    size_t bad = 0;
+    int64_t consumed = SendCore(buf, offsets, lengths, addrs, count, &bad);
+    if (consumed < 0) {
+      Napi::RangeError::New(env, "sendBatch: address " + std::to_string(bad) + " has a family other than 4 or 6")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, static_cast<double>(consumed));
+  }
+
+  // SendFrom on checked arrays, without JS: how many packets were consumed (failed sends are
+  // counted, not returned), or -EINVAL with *bad set when an address has an unknown family.
+  int64_t SendCore(uint8_t* buf, uint32_t* offsets, uint32_t* lengths, uint32_t* addrs, uint32_t count, size_t* badOut) {
     int flags = blockingSend_ ? 0 : MSG_DONTWAIT;
     uint32_t consumed = 0;
     size_t bad = 0;
     int m = Build(buf, offsets, lengths, addrs, 0, count, gso_, &bad);
     if (m < 0) {
-      Napi::RangeError::New(env, "sendBatch: address " + std::to_string(bad) + " has a family other than 4 or 6")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
+      *badOut = bad;
+      return -EINVAL;
     }
     int k = 0;
     // Each round advances k or ends the loop, so it runs at most m + 1 times per build.
@@ -541,7 +563,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       consumed += msgPackets_[k];
       k++;
     }
-    return Napi::Number::New(env, consumed);
+    return consumed;
   }
 
   // ---- bound calls (see nebula::Pinned): bindRecv/bindSend(buf, offsets, lengths, addrs) return
@@ -553,7 +575,17 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     uint32_t *offsets = nullptr, *lengths = nullptr, *addrs = nullptr;
     size_t bufLen = 0, offLen = 0, lenLen = 0, addrLen = 0;
     nebula::NativeRead native;
+    nebula::NativeSend nativeSend;
   };
+
+  // The bound send for native callers (nebula::NativeSend), as BoundSend.
+  static int64_t NativeBoundSend(void* state, uint32_t count) {
+    auto* b = static_cast<Bound*>(state);
+    if (b->self->fd_ < 0) return -EBADF;
+    if (SendMisfit(b->bufLen, b->offsets, b->offLen, b->lengths, b->lenLen, b->addrLen, count) != 0) return -EINVAL;
+    size_t bad = 0;
+    return b->self->SendCore(b->buf, b->offsets, b->lengths, b->addrs, count, &bad);
+  }
 
   // The bound recv for native callers (nebula::NativeRead): the socket's own fd, as BoundRecv.
   static int64_t NativeBoundRecv(void* state, int /* fd */, uint32_t max, int64_t cap) {
@@ -581,7 +613,10 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     Napi::Function fn = nebula::BindFunction(env, recv ? "recv" : "send", recv ? BoundRecv : BoundSend, b);
     if (recv) {
       b->native = {NativeBoundRecv, b};
-      nebula::AttachNativeRead(fn, &b->native);
+      nebula::AttachNative(fn, &b->native);
+    } else {
+      b->nativeSend = {NativeBoundSend, b};
+      nebula::AttachNative(fn, &b->nativeSend);
     }
     return fn;
   }
