@@ -27,6 +27,14 @@ inline void ThrowErrno(Napi::Env env, const char* syscall, int err, const char* 
   ErrnoError(env, syscall, err, detail).ThrowAsJavaScriptException();
 }
 
+// The JS result of a native core that returns a count or -errno (see NativeRead): the count, or
+// the errno thrown as `syscall`'s error.
+inline Napi::Value CountOrThrow(Napi::Env env, int64_t n, const char* syscall) {
+  if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
+  ThrowErrno(env, syscall, static_cast<int>(-n));
+  return env.Undefined();
+}
+
 // Hot-path calls bound to fixed typed arrays. An N-API call made by an idle process costs
 // ~15-20 µs before it does any work when it goes through ObjectWrap and typed-array arguments, and
 // ~7 µs as a plain function whose state comes from `data`; a data path makes several per packet at

@@ -177,12 +177,7 @@ Napi::Value TunOffload::Read(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value TunOffload::ReadInto(Napi::Env env, const BatchArgs& a) {
-  int64_t n = ReadCore(a);
-  if (n < 0) {
-    ThrowErrno(env, "read", static_cast<int>(-n));
-    return env.Undefined();
-  }
-  return Napi::Number::New(env, static_cast<double>(n));
+  return nebula::CountOrThrow(env, ReadCore(a), "read");
 }
 
 int64_t TunOffload::ReadCore(const BatchArgs& a) {

@@ -299,12 +299,7 @@ int64_t ReadCore(const BatchArgs& a) {
 }
 
 Napi::Value ReadLoop(Napi::Env env, const BatchArgs& a) {
-  int64_t n = ReadCore(a);
-  if (n < 0) {
-    ThrowErrno(env, "read", static_cast<int>(-n));
-    return env.Undefined();
-  }
-  return Napi::Number::New(env, static_cast<double>(n));
+  return nebula::CountOrThrow(env, ReadCore(a), "read");
 }
 
 // Writes packets 0..a.n-1; returns how many were written, stopping at EAGAIN.

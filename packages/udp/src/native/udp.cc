@@ -298,12 +298,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    int64_t n = RecvCore(buf, offsets, lengths, addrs, max, cap);
-    if (n < 0) {
-      nebula::ThrowErrno(env, "recvmmsg", static_cast<int>(-n));
-      return env.Undefined();
-    }
-    return Napi::Number::New(env, static_cast<double>(n));
+    return nebula::CountOrThrow(env, RecvCore(buf, offsets, lengths, addrs, max, cap), "recvmmsg");
   }
 
   // RecvInto on checked arrays, without JS: the count, or -errno if an error came before any
