@@ -82,7 +82,8 @@ type NumericKey<O> = { [K in keyof O]: O[K] extends number ? K : never }[keyof O
 
 /**
  * `--flag value` arguments into `o`: each flag of `numeric` sets its option to a number of at
- * least its least value; `other` takes any other flag and returns false if it does not know it.
+ * least its least value; `other` takes any other flag and returns false if it does not know it, or
+ * 'no value' for a switch that takes no argument.
  * Errors name the flag and end with `usage`.
  */
 export function parseFlags<O extends object>(
@@ -90,7 +91,7 @@ export function parseFlags<O extends object>(
   usage: string,
   o: O,
   numeric: Readonly<Record<string, readonly [NumericKey<O>, number]>>,
-  other: (flag: string, value: string | undefined) => boolean = () => false,
+  other: (flag: string, value: string | undefined) => boolean | 'no value' = () => false,
 ): O {
   for (let i = 0; i < args.length; i += 2) {
     const flag = args[i] as string;
@@ -101,7 +102,11 @@ export function parseFlags<O extends object>(
       if (v === undefined || !Number.isFinite(n) || n < num[1])
         throw new Error(`${flag}: expected a number >= ${num[1]}\n${usage}`);
       (o as Record<NumericKey<O>, number>)[num[0]] = n;
-    } else if (!other(flag, v)) throw new Error(`unknown argument ${flag}\n${usage}`);
+    } else {
+      const taken = other(flag, v);
+      if (taken === false) throw new Error(`unknown argument ${flag}\n${usage}`);
+      if (taken === 'no value') i--; // a switch: the next argument is a flag of its own
+    }
   }
   return o;
 }

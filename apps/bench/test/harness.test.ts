@@ -15,6 +15,16 @@ describe('parseFlags', () => {
     expect(o).toEqual({ reps: 2, idle: 0.5, name: 'x' });
   });
 
+  it('takes a switch without a value and reads the flag after it as a flag', () => {
+    const o = { reps: 5, idle: 3, pin: false };
+    parseFlags(['--pin', '--reps', '2'], 'usage', o, numeric, (flag) => {
+      if (flag !== '--pin') return false;
+      o.pin = true;
+      return 'no value';
+    });
+    expect(o).toEqual({ reps: 2, idle: 3, pin: true });
+  });
+
   it('refuses numbers below the least value, non-numbers, a missing value and unknown flags', () => {
     const o = () => ({ reps: 5, idle: 3 });
     expect(() => parseFlags(['--reps', '0'], 'usage: u', o(), numeric)).toThrow(

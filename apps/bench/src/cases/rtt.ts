@@ -24,12 +24,14 @@ interface RttOptions {
   trafficSec: number;
   pairs: Pair[];
   json: string | undefined;
+  pin: boolean;
 }
 
 const USAGE = `usage: nebula-bench rtt [--reps 5] [--count 300] [--interval 0.01] [--idle 3] [--traffic 2]
-                        [--pairs go-go,ts-go,go-ts,ts-ts] [--json FILE]
+                        [--pairs go-go,ts-go,go-ts,ts-ts] [--json FILE] [--pin]
   --idle S      seconds both fresh nodes sit idle after the tunnel is up, before each ping series
-  --traffic S   iperf3 a->b seconds before the "after traffic" series; 0 skips that series`;
+  --traffic S   iperf3 a->b seconds before the "after traffic" series; 0 skips that series
+  --pin         a on CPU 0 and b on CPU 1 (taskset), for every pair alike: a diagnostic, not a tuning`;
 
 function parseOptions(args: string[]): RttOptions {
   const o: RttOptions = {
@@ -40,6 +42,7 @@ function parseOptions(args: string[]): RttOptions {
     trafficSec: 2,
     pairs: [...PAIRS],
     json: undefined,
+    pin: false,
   };
   // Numeric flags: the option they set and their least value.
   const numeric = {
@@ -54,6 +57,9 @@ function parseOptions(args: string[]): RttOptions {
     else if (flag === '--json') {
       if (v === undefined) throw new Error(`--json: expected a file\n${USAGE}`);
       o.json = v;
+    } else if (flag === '--pin') {
+      o.pin = true;
+      return 'no value';
     } else return false;
     return true;
   });
@@ -69,12 +75,22 @@ interface Series {
   avgMs: number | null;
   p90Ms: number | null;
   maxMs: number | null;
+  /** Median of the first, second and last third of the replies, in order: a warm-up shows as a slow first third. */
+  thirdsMs: (number | null)[];
   /** Node CPU per ping (process tree, clock ticks), µs. */
   cpuUsA: number;
   cpuUsB: number;
 }
 
 const fmt = (x: number | null, digits = 3) => (x === null || Number.isNaN(x) ? 'n/a' : x.toFixed(digits));
+
+function thirdMedians(times: readonly number[]): (number | null)[] {
+  const n = times.length;
+  return [0, 1, 2].map((k) => {
+    const part = times.slice(Math.floor((k * n) / 3), Math.floor(((k + 1) * n) / 3));
+    return part.length === 0 ? null : median(part);
+  });
+}
 
 async function pingSeries(
   net: Testnet,
@@ -98,13 +114,14 @@ async function pingSeries(
     avgMs: r.avgMs,
     p90Ms: r.p90Ms ?? null,
     maxMs: r.maxMs,
+    thirdsMs: thirdMedians(r.timesMs ?? []),
     cpuUsA: perPingUs(treeCpuTicks(pa) - t0.a),
     cpuUsB: perPingUs(treeCpuTicks(pb) - t0.b),
   };
 }
 
 async function runCondition(net: Testnet, o: RttOptions, rep: number, pair: Pair): Promise<Series[]> {
-  await startFreshPair(net, pair);
+  await startFreshPair(net, pair, o.pin);
   await sleep(o.idleSec * 1000);
   const out = [await pingSeries(net, o, rep, pair, 'fresh')];
   if (o.trafficSec > 0) {
@@ -129,7 +146,7 @@ function report(o: RttOptions, rows: readonly Series[]): string {
   const lines: string[] = [];
   const phases: Series['phase'][] = o.trafficSec > 0 ? ['fresh', 'after traffic'] : ['fresh'];
   lines.push(
-    `# Overlay ping RTT, fresh nodes (${o.reps} reps × ${o.count} pings at ${o.intervalSec * 1000} ms after ${o.idleSec} s idle; nproc ${cpus().length}; ${new Date().toISOString()})`,
+    `# Overlay ping RTT, fresh nodes (${o.reps} reps × ${o.count} pings at ${o.intervalSec * 1000} ms after ${o.idleSec} s idle${o.pin ? '; a pinned to CPU 0, b to CPU 1' : ''}; nproc ${cpus().length}; ${new Date().toISOString()})`,
   );
   lines.push('');
   lines.push(
@@ -140,15 +157,19 @@ function report(o: RttOptions, rows: readonly Series[]): string {
       '',
       `## ${phase}`,
       '',
-      '| pair (a-b) | median | mean | p90 | max | ratio to go-go | CPU a / b µs | loss |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      '| pair (a-b) | median | mean | p90 | max | ratio to go-go | ratio by thirds | CPU a / b µs | loss |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const pair of o.pairs) {
       const mine = rows.filter((r) => r.pair === pair && r.phase === phase);
-      const ratios = mine.flatMap((r) => {
-        const go = rows.find((g) => g.pair === 'go-go' && g.phase === phase && g.rep === r.rep);
-        return go?.medianMs && r.medianMs ? [r.medianMs / go.medianMs] : [];
-      });
+      const goOf = (r: Series) =>
+        rows.find((g) => g.pair === 'go-go' && g.phase === phase && g.rep === r.rep);
+      const ratioOf = (mineMs: number | null | undefined, goMs: number | null | undefined) =>
+        mineMs && goMs ? [mineMs / goMs] : [];
+      const ratios = mine.flatMap((r) => ratioOf(r.medianMs, goOf(r)?.medianMs));
+      const thirdRatios = [0, 1, 2].map((k) =>
+        fmt(median(mine.flatMap((r) => ratioOf(r.thirdsMs[k], goOf(r)?.thirdsMs[k]))), 2),
+      );
       const pick = (f: (r: Series) => number | null) =>
         median(mine.flatMap((r) => (f(r) === null ? [] : [f(r) as number])));
       const lost = mine.reduce((n, r) => n + r.sent - r.received, 0);
@@ -157,7 +178,7 @@ function report(o: RttOptions, rows: readonly Series[]): string {
         `| ${pair} | ${fmt(pick((r) => r.medianMs))} | ${fmt(pick((r) => r.avgMs))} | ${fmt(pick((r) => r.p90Ms))} | ${fmt(
           pick((r) => r.maxMs),
           2,
-        )} | ${pair === 'go-go' ? '—' : fmt(median(ratios), 2)} | ${fmt(
+        )} | ${pair === 'go-go' ? '—' : fmt(median(ratios), 2)} | ${pair === 'go-go' ? '—' : thirdRatios.join(' / ')} | ${fmt(
           pick((r) => r.cpuUsA),
           0,
         )} / ${fmt(
@@ -170,7 +191,7 @@ function report(o: RttOptions, rows: readonly Series[]): string {
   lines.push('', 'Per series (rep, pair, phase: median ms):', '');
   for (const r of rows)
     lines.push(
-      `- ${r.rep} ${r.pair} ${r.phase}: ${fmt(r.medianMs)} (mean ${fmt(r.avgMs)}, max ${fmt(r.maxMs, 2)})`,
+      `- ${r.rep} ${r.pair} ${r.phase}: ${fmt(r.medianMs)} (thirds ${r.thirdsMs.map((m) => fmt(m)).join(' / ')}, mean ${fmt(r.avgMs)}, max ${fmt(r.maxMs, 2)})`,
     );
   return lines.join('\n');
 }

@@ -138,6 +138,8 @@ export interface RttResult {
   /** From the per-reply times: robust against the odd multi-ms outlier that moves the mean. */
   readonly medianMs?: number | null;
   readonly p90Ms?: number | null;
+  /** Each reply's time in the order the replies came, ms: where in a series a difference lies. */
+  readonly timesMs?: readonly number[];
 }
 
 /** `count` pings at `intervalSec` (root allows < 0.2 s): ping's summary line plus per-reply quantiles. */
@@ -155,7 +157,8 @@ export async function runPing(
   );
   const tx = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
   const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(r.stdout);
-  const times = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((x, y) => x - y);
+  const inOrder = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+  const times = [...inOrder].sort((x, y) => x - y);
   const quantile = (q: number): number | null =>
     times.length === 0 ? null : (times[Math.min(times.length - 1, Math.floor(q * times.length))] as number);
   return {
@@ -167,5 +170,6 @@ export async function runPing(
     avgMs: rtt ? Number(rtt[2]) : null,
     maxMs: rtt ? Number(rtt[3]) : null,
     mdevMs: rtt ? Number(rtt[4]) : null,
+    timesMs: inOrder,
   };
 }
