@@ -20,7 +20,14 @@ import {
   readU32,
   writeHeader,
 } from './internal/deps.js';
-import type { BatchAead, BatchSend, Cipher, TunQueueLike, UdpSocketLike } from './internal/io-types.js';
+import type {
+  BatchAead,
+  BatchSend,
+  Cipher,
+  TunQueueLike,
+  UdpSocketLike,
+  WaitPreRead,
+} from './internal/io-types.js';
 import { COUNTER_LIMIT, STAT_WORDS, Stat, type TunnelTable } from './tunnel-table.js';
 
 /** 9001-byte packets plus header and tag, rounded up (docs/contracts.md "Packet buffers"). */
@@ -92,16 +99,11 @@ export interface BlockingIo {
 }
 
 /**
- * A read a `BlockingIo.waitWithReads` wait runs: `read(max, slotCapacity)` into one of the
- * routine's arenas; result[0] then holds the count until the routine takes the batch and sets it
- * back to -1 (no wait reads that fd again before that).
+ * A read a `BlockingIo.waitWithReads` wait runs: native-common's WaitPreRead on one of the
+ * routine's arenas, less the fd index the wait's owner adds. result[0] holds the count until the
+ * routine takes the batch and sets it back to -1 (no wait reads that fd again before that).
  */
-export interface PreRead {
-  readonly read: (max: number, slotCapacity: number) => number;
-  readonly max: number;
-  readonly slotCapacity: number;
-  readonly result: Int32Array;
-}
+export type PreRead = Omit<WaitPreRead, 'index'>;
 
 /** What the data path hands to the control path. Implementations copy what they keep. */
 export interface ControlSink {
@@ -196,9 +198,8 @@ export class Routine {
   private readonly tunWrite: (count: number) => number;
   private readonly udpRecv: (max: number, slotCapacity: number) => number;
   private readonly udpSend: (count: number) => number;
-  private readonly seal: (count: number) => unknown;
-  /** Seal and send in one native call, where the AEAD and the socket allow it (bindSeal's send). */
-  private readonly sealAndSend: ((count: number) => unknown) | null;
+  /** Seals packets 0..count-1 and sends them: one native call where the AEAD and the socket allow it (bindSeal's send). */
+  private readonly sealAndSend: (count: number) => unknown;
   private readonly open: (count: number) => number;
 
   private readonly fwPkt = newFirewallPacket();
@@ -294,15 +295,19 @@ export class Routine {
     this.udpSend = udp.bindSend
       ? udp.bindSend(inBuf, this.sendOffsets, this.sendLengths, this.sendAddrs)
       : (count) => udp.sendBatch(inBuf, this.sendOffsets, this.sendLengths, this.sendAddrs, count);
-    this.seal = aead.bindSeal
-      ? aead.bindSeal(inBuf, this.sealMeta)
-      : (count) => aead.sealBatch(inBuf, this.sealMeta, count);
     // The send arrays describe the sealed packets entry for entry (see inside()).
     const send: BatchSend = this.udpSend;
-    this.sealAndSend =
-      aead.bindSeal !== undefined && send.nativeSend !== undefined
-        ? aead.bindSeal(inBuf, this.sealMeta, send)
-        : null;
+    if (aead.bindSeal !== undefined && send.nativeSend !== undefined)
+      this.sealAndSend = aead.bindSeal(inBuf, this.sealMeta, send);
+    else {
+      const seal = aead.bindSeal
+        ? aead.bindSeal(inBuf, this.sealMeta)
+        : (count: number) => aead.sealBatch(inBuf, this.sealMeta, count);
+      this.sealAndSend = (count) => {
+        seal(count);
+        send(count);
+      };
+    }
     this.open = aead.bindOpen
       ? aead.bindOpen(outBuf, this.openMeta, this.openResults)
       : (count) => aead.openBatch(outBuf, this.openMeta, count, this.openResults);
@@ -666,13 +671,7 @@ export class Routine {
       this.sendLengths[count] = len + 2 * HEADER_LEN;
       count++;
     }
-    if (count > 0) {
-      if (this.sealAndSend !== null) this.sealAndSend(count);
-      else {
-        this.seal(count);
-        this.udpSend(count);
-      }
-    }
+    if (count > 0) this.sealAndSend(count);
     const st = this.stats;
     const b = this.statBase;
     st[b + Stat.TxPackets] = (st[b + Stat.TxPackets]! + count) | 0;

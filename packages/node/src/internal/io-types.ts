@@ -3,9 +3,9 @@
  * structurally here so the routine compiles against the contract, whichever implementation
  * (native package, fallback, test double) is plugged in.
  */
-import type { BatchSend } from '@nebula-ts/native-common';
+import type { BatchSend, WaitPreRead } from '@nebula-ts/native-common';
 
-export type { BatchSend };
+export type { BatchSend, WaitPreRead };
 
 export type Cipher = 'aes' | 'chachapoly';
 
