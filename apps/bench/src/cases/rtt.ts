@@ -4,14 +4,17 @@
  * see: a node that has only handshaken and then sat idle. A second series follows a short iperf3
  * burst ("after traffic"). Pairs are interleaved inside each repetition, in an order rotated per
  * repetition, and each TS pair is reported as its ratio to the Go↔Go series of the same repetition.
+ * `--interleave` runs every pair at once instead, taking turns in short blocks (src/rtt/interleaved.ts).
  *
  *   cd apps/bench && node dist/cli.js rtt --reps 5
+ *   cd apps/bench && node dist/cli.js rtt --interleave --reps 3
  */
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { requireBinary, requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
 import { median, parseFlags, parseOrUsage, progress, sleep } from '../harness.js';
 import { PAIRS, type Pair, parsePairs, startFreshPair } from '../pairs.js';
+import { interleavedReport, runInterleaved } from '../rtt/interleaved.js';
 import { runIperf, runPing } from '../throughput/iperf.js';
 import { CLK_TCK, treeCpuTicks } from '../throughput/proc.js';
 import { TUN_DEV } from '../throughput/runner.js';
@@ -25,13 +28,20 @@ interface RttOptions {
   pairs: Pair[];
   json: string | undefined;
   pin: boolean;
+  interleave: boolean;
+  rounds: number;
+  block: number;
 }
 
 const USAGE = `usage: nebula-bench rtt [--reps 5] [--count 300] [--interval 0.01] [--idle 3] [--traffic 2]
                         [--pairs go-go,ts-go,go-ts,ts-ts] [--json FILE] [--pin]
+                        [--interleave [--rounds 25] [--block 20]]
   --idle S      seconds both fresh nodes sit idle after the tunnel is up, before each ping series
   --traffic S   iperf3 a->b seconds before the "after traffic" series; 0 skips that series
-  --pin         a on CPU 0 and b on CPU 1 (taskset), for every pair alike: a diagnostic, not a tuning`;
+  --pin         a on CPU 0 and b on CPU 1 (taskset), for every pair alike: a diagnostic, not a tuning
+  --interleave  all pairs' nodes run at once, fresh together; each round every pair pings one block
+                of --block pings, and each block is compared with the Go↔Go block of its round
+                (--count is then unused)`;
 
 function parseOptions(args: string[]): RttOptions {
   const o: RttOptions = {
@@ -43,6 +53,9 @@ function parseOptions(args: string[]): RttOptions {
     pairs: [...PAIRS],
     json: undefined,
     pin: false,
+    interleave: false,
+    rounds: 25,
+    block: 20,
   };
   // Numeric flags: the option they set and their least value.
   const numeric = {
@@ -51,8 +64,10 @@ function parseOptions(args: string[]): RttOptions {
     '--interval': ['intervalSec', 0.002],
     '--idle': ['idleSec', 0],
     '--traffic': ['trafficSec', 0],
+    '--rounds': ['rounds', 1],
+    '--block': ['block', 5],
   } as const;
-  return parseFlags(args, USAGE, o, numeric, (flag, v) => {
+  parseFlags(args, USAGE, o, numeric, (flag, v) => {
     if (flag === '--pairs') o.pairs = parsePairs(v, USAGE);
     else if (flag === '--json') {
       if (v === undefined) throw new Error(`--json: expected a file\n${USAGE}`);
@@ -60,9 +75,16 @@ function parseOptions(args: string[]): RttOptions {
     } else if (flag === '--pin') {
       o.pin = true;
       return 'no value';
+    } else if (flag === '--interleave') {
+      o.interleave = true;
+      return 'no value';
     } else return false;
     return true;
   });
+  if (o.interleave && o.pin) throw new Error(`--pin and --interleave do not combine\n${USAGE}`);
+  if (o.interleave && !o.pairs.includes('go-go'))
+    throw new Error(`--interleave compares with go-go: include it in --pairs\n${USAGE}`);
+  return o;
 }
 
 interface Series {
@@ -203,6 +225,12 @@ export async function run(args: string[]): Promise<void> {
   requireGoNebula();
   requireBinary('ping', 'iputils-ping');
   if (o.trafficSec > 0) requireBinary('iperf3', 'iperf3');
+  if (o.interleave) {
+    const blocks = await runInterleaved(o);
+    if (o.json) writeFileSync(o.json, `${JSON.stringify({ options: o, blocks }, null, 2)}\n`);
+    console.log(interleavedReport(o, blocks, cpus().length));
+    return;
+  }
   const net = await Testnet.create({ prefix: 'rtt', hosts: ['lh', 'a', 'b'], maxLifetimeSec: 7200 });
   const onSignal = () => void net.destroy().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
