@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `pnpm bench <case> [args]`: runs `src/cases/<case>.ts`. Cases: lighthouse, firewall, aead, tun, tso, udp,
- * throughput, rtt, hops, cert, faults. With no case, lists them.
+ * throughput, rtt, hops, cert, faults, replay. With no case, lists them.
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';

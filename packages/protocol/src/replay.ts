@@ -7,10 +7,10 @@
  * is lock-free and retries if the word was odd or moved while it read. Only that word is accessed
  * with `Atomics` on the per-packet path: each `Atomics` call is a builtin call that V8 does not
  * inline (~10 ns against ~2 for a plain typed-array access), and the data words need none. Inside
- * the lock they are race-free; a reader's racy plain reads are whole Int32 values (tear-free),
- * kept in order around the sequence loads by those calls (effectful to the compiler) and by x86's
- * load ordering, and discarded when the word moved. Counters are JS numbers (exact below 2^53).
- * No allocation per call.
+ * the lock they are race-free. A reader's racy plain reads are whole Int32 values (aligned
+ * integer elements are tear-free), stay between its two sequence loads (the memory model forbids
+ * moving unordered accesses across seq-cst ones), and are discarded when the word moved.
+ * Counters are JS numbers (exact below 2^53). No allocation per call.
  *
  * This module deliberately has no runtime imports (tests load it into worker threads as is).
  */
