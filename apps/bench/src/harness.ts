@@ -53,6 +53,18 @@ export function rate(
   return { name, pps: packets / ((cpu.user + cpu.system) / 1e6) };
 }
 
+/** `x` to `digits` decimals, or 'n/a' for a missing or non-finite value (a table cell). */
+export function fixed(x: number | null | undefined, digits = 3): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
+}
+
+/** The element at rank floor(q · n) of the sorted values (no interpolation); NaN for none. */
+export function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
+}
+
 /** The median (the mean of the middle two for an even count); NaN for none. */
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -1,6 +1,6 @@
-/** `parseFlags`, the `--flag value` reader of the netns cases. */
+/** `parseFlags`, the `--flag value` reader of the netns cases, and the table helpers. */
 import { describe, expect, it } from 'vitest';
-import { parseFlags } from '../src/harness.js';
+import { fixed, parseFlags, quantile } from '../src/harness.js';
 
 const numeric = { '--reps': ['reps', 1], '--idle': ['idle', 0] } as const;
 
@@ -35,5 +35,28 @@ describe('parseFlags', () => {
     expect(() => parseFlags(['--what', '1'], 'usage: u', o(), numeric)).toThrow(
       'unknown argument --what\nusage: u',
     );
+  });
+});
+
+describe('fixed and quantile', () => {
+  it('format a cell, or n/a for nothing to show', () => {
+    expect(fixed(0.5)).toBe('0.500');
+    expect(fixed(1.234, 1)).toBe('1.2');
+    expect([null, undefined, Number.NaN, Number.POSITIVE_INFINITY].map((x) => fixed(x))).toEqual([
+      'n/a',
+      'n/a',
+      'n/a',
+      'n/a',
+    ]);
+  });
+
+  it('take the element at rank floor(q · n), unsorted input left as it is', () => {
+    const xs = [5, 1, 4, 2, 3];
+    expect(quantile(xs, 0.5)).toBe(3);
+    expect(quantile(xs, 0.9)).toBe(5);
+    expect(quantile(xs, 0)).toBe(1);
+    expect(quantile(xs, 1)).toBe(5);
+    expect(xs).toEqual([5, 1, 4, 2, 3]);
+    expect(quantile([], 0.5)).toBeNaN();
   });
 });

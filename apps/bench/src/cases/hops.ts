@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary, requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
-import { median, parseFlags, parseOrUsage, progress, sleep } from '../harness.js';
+import { fixed, median, parseFlags, parseOrUsage, progress, sleep } from '../harness.js';
 import { parsePerfScript, type Step, type ThreadHops, threadHops } from '../hops/syscalls.js';
 import { type Impl, implsOf, PAIRS, type Pair, parsePairs, startFreshPair } from '../pairs.js';
 import { runPing } from '../throughput/iperf.js';
@@ -175,7 +175,7 @@ function nodeSteps(n: NodeHops, pick: (t: ThreadHops) => readonly Step[]): Map<s
   return out;
 }
 
-const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+const fmt = (x: number) => fixed(x, 1);
 
 function report(o: HopsOptions, results: readonly PairTrace[]): string {
   const lines = [

@@ -12,7 +12,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { requireBinary, requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
-import { median, parseFlags, parseOrUsage, progress, sleep } from '../harness.js';
+import { fixed as fmt, median, parseFlags, parseOrUsage, progress, sleep } from '../harness.js';
 import { PAIRS, type Pair, parsePairs, startFreshPair } from '../pairs.js';
 import { interleavedReport, runInterleaved } from '../rtt/interleaved.js';
 import { runIperf, runPing } from '../throughput/iperf.js';
@@ -103,8 +103,6 @@ interface Series {
   cpuUsA: number;
   cpuUsB: number;
 }
-
-const fmt = (x: number | null, digits = 3) => (x === null || Number.isNaN(x) ? 'n/a' : x.toFixed(digits));
 
 function thirdMedians(times: readonly number[]): (number | null)[] {
   const n = times.length;

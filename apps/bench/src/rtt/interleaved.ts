@@ -5,7 +5,7 @@
  * Go↔Go block next to it see the same host, so their ratio keeps only the nodes' difference.
  */
 import { Testnet } from '@nebula-ts/e2e';
-import { median, progress, sleep } from '../harness.js';
+import { fixed as fmt, median, progress, quantile, sleep } from '../harness.js';
 import { implsOf, type Pair } from '../pairs.js';
 import { runIperf, runPing } from '../throughput/iperf.js';
 import { TUN_DEV } from '../throughput/runner.js';
@@ -144,14 +144,6 @@ function summary(rows: readonly Block[], pairs: readonly Pair[], phase: Phase, r
     .filter((p) => p !== 'go-go')
     .map((p) => `${p} ${median(blockRatios(rows, p, phase, rep)).toFixed(3)}`)
     .join(', ');
-}
-
-const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
-
-function quantile(xs: readonly number[], q: number): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
 }
 
 /** The markdown report: per phase and pair, pooled RTT quantiles and the block ratios to Go↔Go. */

@@ -4,7 +4,7 @@
  * whole-machine busy/steal, and a mid-run RSS sample ("loaded" memory).
  */
 import type { Testnet } from '@nebula-ts/e2e';
-import { sleep } from '../harness.js';
+import { quantile, sleep } from '../harness.js';
 import {
   CLK_TCK,
   machineDelta,
@@ -158,12 +158,10 @@ export async function runPing(
   const tx = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
   const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(r.stdout);
   const inOrder = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
-  const times = [...inOrder].sort((x, y) => x - y);
-  const quantile = (q: number): number | null =>
-    times.length === 0 ? null : (times[Math.min(times.length - 1, Math.floor(q * times.length))] as number);
+  const at = (q: number): number | null => (inOrder.length === 0 ? null : quantile(inOrder, q));
   return {
-    medianMs: quantile(0.5),
-    p90Ms: quantile(0.9),
+    medianMs: at(0.5),
+    p90Ms: at(0.9),
     sent: tx ? Number(tx[1]) : count,
     received: tx ? Number(tx[2]) : 0,
     minMs: rtt ? Number(rtt[1]) : null,
