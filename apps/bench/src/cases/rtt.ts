@@ -15,6 +15,7 @@ import { requireBinary, requireGoNebula, requireRoot, Testnet } from '@nebula-ts
 import { fixed as fmt, median, parseFlags, parseOrUsage, progress, sleep } from '../harness.js';
 import { PAIRS, type Pair, parsePairs, startFreshPair } from '../pairs.js';
 import { interleavedReport, runInterleaved } from '../rtt/interleaved.js';
+import { lossCell, type Phase, phasesOf } from '../rtt/phases.js';
 import { runIperf, runPing } from '../throughput/iperf.js';
 import { CLK_TCK, treeCpuTicks } from '../throughput/proc.js';
 import { TUN_DEV } from '../throughput/runner.js';
@@ -90,7 +91,7 @@ function parseOptions(args: string[]): RttOptions {
 interface Series {
   rep: number;
   pair: Pair;
-  phase: 'fresh' | 'after traffic';
+  phase: Phase;
   received: number;
   sent: number;
   medianMs: number | null;
@@ -164,7 +165,6 @@ async function runCondition(net: Testnet, o: RttOptions, rep: number, pair: Pair
 
 function report(o: RttOptions, rows: readonly Series[]): string {
   const lines: string[] = [];
-  const phases: Series['phase'][] = o.trafficSec > 0 ? ['fresh', 'after traffic'] : ['fresh'];
   lines.push(
     `# Overlay ping RTT, fresh nodes (${o.reps} reps × ${o.count} pings at ${o.intervalSec * 1000} ms after ${o.idleSec} s idle${o.pin ? '; a pinned to CPU 0, b to CPU 1' : ''}; nproc ${cpus().length}; ${new Date().toISOString()})`,
   );
@@ -172,7 +172,7 @@ function report(o: RttOptions, rows: readonly Series[]): string {
   lines.push(
     "Medians over reps of each series' median / mean / p90 / max, ms; ratio = the median over reps of the series median divided by the same rep's Go↔Go median; CPU = node process tree per ping, µs (pinger a / responder b).",
   );
-  for (const phase of phases) {
+  for (const phase of phasesOf(o.trafficSec)) {
     lines.push(
       '',
       `## ${phase}`,
@@ -192,8 +192,6 @@ function report(o: RttOptions, rows: readonly Series[]): string {
       );
       const pick = (f: (r: Series) => number | null) =>
         median(mine.flatMap((r) => (f(r) === null ? [] : [f(r) as number])));
-      const lost = mine.reduce((n, r) => n + r.sent - r.received, 0);
-      const sent = mine.reduce((n, r) => n + r.sent, 0);
       lines.push(
         `| ${pair} | ${fmt(pick((r) => r.medianMs))} | ${fmt(pick((r) => r.avgMs))} | ${fmt(pick((r) => r.p90Ms))} | ${fmt(
           pick((r) => r.maxMs),
@@ -204,7 +202,7 @@ function report(o: RttOptions, rows: readonly Series[]): string {
         )} / ${fmt(
           pick((r) => r.cpuUsB),
           0,
-        )} | ${lost}/${sent} |`,
+        )} | ${lossCell(mine)} |`,
       );
     }
   }

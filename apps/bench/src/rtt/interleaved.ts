@@ -9,6 +9,7 @@ import { fixed as fmt, median, progress, quantile, sleep } from '../harness.js';
 import { implsOf, type Pair } from '../pairs.js';
 import { runIperf, runPing } from '../throughput/iperf.js';
 import { TUN_DEV } from '../throughput/runner.js';
+import { lossCell, type Phase, phasesOf } from './phases.js';
 
 export interface InterleaveOptions {
   reps: number;
@@ -19,8 +20,6 @@ export interface InterleaveOptions {
   trafficSec: number;
   pairs: Pair[];
 }
-
-export type Phase = 'fresh' | 'after traffic';
 
 /** One block: `block` pings of one pair, in the round's order. */
 export interface Block {
@@ -153,8 +152,7 @@ export function interleavedReport(o: InterleaveOptions, rows: readonly Block[], 
     '',
     "Pooled over every reply: median / p90, ms. Ratio: each block's median over the Go↔Go block of the same round, then the median of those (with their quartiles, the share of blocks at or under 1, and the first round's median alone, where a warm-up would show).",
   ];
-  const phases: Phase[] = o.trafficSec > 0 ? ['fresh', 'after traffic'] : ['fresh'];
-  for (const phase of phases) {
+  for (const phase of phasesOf(o.trafficSec)) {
     lines.push(
       '',
       `## ${phase}`,
@@ -165,11 +163,10 @@ export function interleavedReport(o: InterleaveOptions, rows: readonly Block[], 
     for (const pair of o.pairs) {
       const mine = rows.filter((r) => r.pair === pair && r.phase === phase);
       const times = mine.flatMap((r) => r.timesMs);
-      const lost = mine.reduce((n, r) => n + r.sent - r.received, 0);
-      const sent = mine.reduce((n, r) => n + r.sent, 0);
+      const loss = lossCell(mine);
       const pooled = `${fmt(quantile(times, 0.5))} | ${fmt(quantile(times, 0.9))}`;
       if (pair === 'go-go') {
-        lines.push(`| ${pair} | ${pooled} | — | — | — | — | ${lost}/${sent} |`);
+        lines.push(`| ${pair} | ${pooled} | — | — | — | — | ${loss} |`);
         continue;
       }
       const ratios = blockRatios(rows, pair, phase);
@@ -180,7 +177,7 @@ export function interleavedReport(o: InterleaveOptions, rows: readonly Block[], 
       );
       const under = ratios.filter((x) => x <= 1).length;
       lines.push(
-        `| ${pair} | ${pooled} | ${fmt(median(ratios), 3)} | ${fmt(quantile(ratios, 0.25), 2)}–${fmt(quantile(ratios, 0.75), 2)} | ${under}/${ratios.length} | ${fmt(median(first), 2)} | ${lost}/${sent} |`,
+        `| ${pair} | ${pooled} | ${fmt(median(ratios), 3)} | ${fmt(quantile(ratios, 0.25), 2)}–${fmt(quantile(ratios, 0.75), 2)} | ${under}/${ratios.length} | ${fmt(median(first), 2)} | ${loss} |`,
       );
     }
   }
