@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "aead",
-      "sources": ["src/native/aead.cc"],
+      "sources": ["src/native/aead.cc", "src/native/aes_gcm_direct.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!(node -p \"require('@nebula-ts/native-common').include\")"

@@ -8,17 +8,17 @@ import { AeadError } from './errors.js';
 import { createNativeBatchAead, nativeAeadAvailable } from './native.js';
 import { createNobleBatchAead } from './noble-impl.js';
 import { createNodeBatchAead } from './node-impl.js';
-import type { BatchAead, BatchAeadKind } from './types.js';
+import type { BatchAead, BatchAeadKind, NativeAeadOptions } from './types.js';
 
 /**
  * A new batch AEAD (one per thread). With no `kind`: the native addon when it loads, else the
  * node:crypto fallback. Asking for 'native' explicitly throws `ERR_AEAD_NATIVE_UNAVAILABLE`
  * when the addon is missing.
  */
-export function createBatchAead(kind?: BatchAeadKind): BatchAead {
+export function createBatchAead(kind?: BatchAeadKind, native?: NativeAeadOptions): BatchAead {
   switch (kind ?? (nativeAeadAvailable() ? 'native' : 'node')) {
     case 'native':
-      return createNativeBatchAead();
+      return createNativeBatchAead(native);
     case 'node':
       return createNodeBatchAead();
     case 'noble':
@@ -29,13 +29,15 @@ export function createBatchAead(kind?: BatchAeadKind): BatchAead {
 }
 
 export { AeadError, type AeadErrorCode, isAeadError } from './errors.js';
-export { nativeAeadAvailable, nativeOpensslVersion } from './native.js';
+export { createNativeBatchAead, nativeAeadAvailable, nativeOpensslVersion } from './native.js';
 export {
+  type AesEngine,
   type BatchAead,
   type BatchAeadKind,
   type Cipher,
   HEADER_LEN,
   KEY_LEN,
   MAX_SLOTS,
+  type NativeAeadOptions,
   TAG_LEN,
 } from './types.js';

@@ -1,10 +1,13 @@
 import { createRequire } from 'node:module';
 import type { BatchSend } from '@nebula-ts/native-common';
 import { AeadError } from './errors.js';
-import type { BatchAead, Cipher } from './types.js';
+import type { AesEngine, BatchAead, Cipher, NativeAeadOptions } from './types.js';
 
 interface NativeAddon {
-  NativeBatchAead: new () => {
+  NativeBatchAead: new (
+    aesEngine?: 'auto' | 'evp',
+  ) => {
+    aesEngine(): AesEngine;
     setKey(slot: number, kind: number, key: Uint8Array): void;
     clearKey(slot: number): void;
     sealBatch(buf: Uint8Array, meta: Uint32Array, count: number): void;
@@ -42,7 +45,9 @@ export function nativeOpensslVersion(): string | null {
 const KIND = { aes: 1, chachapoly: 2 } as const;
 
 /** The addon's class already has the contract's shape; this adds `kind` and the cipher mapping. */
-export function createNativeBatchAead(): BatchAead {
+export function createNativeBatchAead(
+  options: NativeAeadOptions = {},
+): BatchAead & { readonly aesEngine: AesEngine } {
   const a = load();
   if (a === null) {
     throw new AeadError(
@@ -53,9 +58,10 @@ export function createNativeBatchAead(): BatchAead {
       },
     );
   }
-  const n = new a.NativeBatchAead();
+  const n = new a.NativeBatchAead(options.aesEngine ?? 'auto');
   return {
     kind: 'native',
+    aesEngine: n.aesEngine(),
     setKey(slot: number, cipher: Cipher, key: Uint8Array): void {
       const k = KIND[cipher];
       if (k === undefined) throw new AeadError('ERR_AEAD_ARGUMENT', `unknown cipher: ${String(cipher)}`);

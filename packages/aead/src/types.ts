@@ -2,6 +2,18 @@ import type { BatchSend } from '@nebula-ts/native-common';
 export type Cipher = 'aes' | 'chachapoly';
 export type BatchAeadKind = 'native' | 'node' | 'noble';
 
+/**
+ * How the native addon runs AES-256-GCM: 'aesni-gcm128' calls OpenSSL's GCM mode and AES-NI
+ * functions directly (a lone packet on cold caches costs a few µs instead of tens through EVP);
+ * 'evp' goes through EVP and the provider, as ChaCha20-Poly1305 always does.
+ */
+export type AesEngine = 'aesni-gcm128' | 'evp';
+
+export interface NativeAeadOptions {
+  /** 'auto' (default): 'aesni-gcm128' when this process's OpenSSL exports it and the CPU has AES-NI. */
+  readonly aesEngine?: 'auto' | 'evp';
+}
+
 /** Bytes of Nebula header in front of each packet; it is the AEAD additional data. */
 export const HEADER_LEN = 16;
 export const TAG_LEN = 16;

@@ -1,11 +1,14 @@
-// Batched AEAD over Node's own OpenSSL (its EVP symbols are exported by the node binary, so the
-// addon links no libcrypto). One EVP_CIPHER_CTX per key slot and direction, keyed once; each
-// packet only re-inits the nonce. All Nebula framing (meta layout, nonce from the header) is
+// Batched AEAD over Node's own OpenSSL (its symbols are exported by the node binary, so the
+// addon links no libcrypto). AES-256-GCM keys go to OpenSSL's GCM mode with its AES-NI functions
+// directly (aes_gcm_direct.h: a small footprint for packets on cold caches) when the process has
+// them; otherwise, and for ChaCha20-Poly1305, one EVP_CIPHER_CTX per key slot and direction,
+// keyed once. Each packet only sets its nonce. All Nebula framing (meta layout, nonce from the header) is
 // decided in TypeScript's contract; this file only bounds-checks and calls EVP.
 //
 // Per packet i: meta[3i] = slot, meta[3i+1] = header offset, meta[3i+2] = length
 // (plaintext for seal, ciphertext+tag for open). AD = the 16 header bytes; nonce = 00000000 ‖
 // header[8..16) as is (AES-GCM) or byte-reversed (ChaCha20-Poly1305).
+#include "aes_gcm_direct.h"
 #include "nebula_native.h"
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -29,6 +32,8 @@ enum CipherKind : uint8_t { kNone = 0, kAes = 1, kChaCha = 2 };
 
 struct Slot {
   CipherKind kind = kNone;
+  // AES through OpenSSL's GCM mode directly; when null, the EVP contexts below.
+  nebula_aead::AesGcmDirect* direct = nullptr;
   EVP_CIPHER_CTX* enc = nullptr;
   EVP_CIPHER_CTX* dec = nullptr;
 };
@@ -115,14 +120,20 @@ class BatchAead : public Napi::ObjectWrap<BatchAead> {
                            InstanceMethod<&BatchAead::BindSeal>("bindSeal"),
                            InstanceMethod<&BatchAead::BindOpen>("bindOpen"),
                            InstanceMethod<&BatchAead::Close>("close"),
+                           InstanceMethod<&BatchAead::AesEngine>("aesEngine"),
                        });
   }
 
-  explicit BatchAead(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BatchAead>(info) {}
+  // new NativeBatchAead([aesEngine: 'auto' | 'evp']): 'evp' keeps AES on EVP (for cross-tests).
+  explicit BatchAead(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BatchAead>(info) {
+    bool evpOnly = info.Length() > 0 && info[0].IsString() && info[0].As<Napi::String>().Utf8Value() == "evp";
+    direct_ = !evpOnly && nebula_aead::AesNiFunctions() != nullptr;
+  }
   ~BatchAead() override { FreeAll(); }
 
  private:
   std::vector<Slot> slots_;
+  bool direct_ = false;
 
   void FreeAll() {
     for (auto& s : slots_) FreeSlot(s);
@@ -131,6 +142,8 @@ class BatchAead : public Napi::ObjectWrap<BatchAead> {
 
   // EVP_CIPHER_CTX_free cleanses the key schedule (provider freectx uses OPENSSL_clear_free).
   static void FreeSlot(Slot& s) {
+    delete s.direct;
+    s.direct = nullptr;
     if (s.enc) EVP_CIPHER_CTX_free(s.enc);
     if (s.dec) EVP_CIPHER_CTX_free(s.dec);
     s.enc = s.dec = nullptr;
@@ -170,18 +183,30 @@ class BatchAead : public Napi::ObjectWrap<BatchAead> {
       Throw(env, Napi::TypeError::New(env, "key must be a 32-byte Uint8Array"), "ERR_AEAD_ARGUMENT");
       return env.Undefined();
     }
-    const EVP_CIPHER* c = kind == kAes ? EVP_aes_256_gcm() : EVP_chacha20_poly1305();
-    EVP_CIPHER_CTX* enc = NewCtx(c, key, 1);
-    EVP_CIPHER_CTX* dec = enc ? NewCtx(c, key, 0) : nullptr;
-    if (!enc || !dec) {
-      if (enc) EVP_CIPHER_CTX_free(enc);
-      Throw(env, Napi::Error::New(env, OpenSslError("EVP_CipherInit_ex (key)")), "ERR_AEAD_OPENSSL");
-      return env.Undefined();
+    nebula_aead::AesGcmDirect* direct = nullptr;
+    EVP_CIPHER_CTX* enc = nullptr;
+    EVP_CIPHER_CTX* dec = nullptr;
+    if (kind == kAes && direct_) {
+      direct = nebula_aead::AesGcmDirect::Create(key);
+      if (direct == nullptr) {
+        Throw(env, Napi::Error::New(env, OpenSslError("CRYPTO_gcm128_new (key)")), "ERR_AEAD_OPENSSL");
+        return env.Undefined();
+      }
+    } else {
+      const EVP_CIPHER* c = kind == kAes ? EVP_aes_256_gcm() : EVP_chacha20_poly1305();
+      enc = NewCtx(c, key, 1);
+      dec = enc ? NewCtx(c, key, 0) : nullptr;
+      if (!enc || !dec) {
+        if (enc) EVP_CIPHER_CTX_free(enc);
+        Throw(env, Napi::Error::New(env, OpenSslError("EVP_CipherInit_ex (key)")), "ERR_AEAD_OPENSSL");
+        return env.Undefined();
+      }
     }
     if (static_cast<size_t>(slot) >= slots_.size()) slots_.resize(static_cast<size_t>(slot) + 1);
     Slot& s = slots_[static_cast<size_t>(slot)];
     FreeSlot(s);
     s.kind = static_cast<CipherKind>(kind);
+    s.direct = direct;
     s.enc = enc;
     s.dec = dec;
     return env.Undefined();
@@ -201,6 +226,11 @@ class BatchAead : public Napi::ObjectWrap<BatchAead> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     FreeAll();
     return info.Env().Undefined();
+  }
+
+  // Which implementation new AES keys get: "aesni-gcm128" (OpenSSL's mode layer, directly) or "evp".
+  Napi::Value AesEngine(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), direct_ ? "aesni-gcm128" : "evp");
   }
 
   // Common argument checks; returns false after throwing.
@@ -249,6 +279,13 @@ class BatchAead : public Napi::ObjectWrap<BatchAead> {
       uint8_t* p = hdr + kHeaderLen;
       int len = static_cast<int>(meta[3 * i + 2]);
       MakeNonce(nonce, hdr, s.kind);
+      if (s.direct != nullptr) {
+        if (!s.direct->Seal(nonce, hdr, kHeaderLen, p, static_cast<size_t>(len), p + len)) {
+          Throw(env, Napi::Error::New(env, OpenSslError("sealBatch: CRYPTO_gcm128 failure")), "ERR_AEAD_OPENSSL");
+          return;
+        }
+        continue;
+      }
       EVP_CIPHER_CTX* ctx = s.enc;
       if (!SetNonce(ctx, s.kind, nonce, nullptr, 1) ||
           EVP_CipherUpdate(ctx, nullptr, &outl, hdr, kHeaderLen) != 1 ||
@@ -276,11 +313,19 @@ class BatchAead : public Napi::ObjectWrap<BatchAead> {
     return Napi::Number::New(env, Open(buf, bufLen, meta, count, results));
   }
 
+  static bool OpenEvp(EVP_CIPHER_CTX* ctx, CipherKind kind, uint8_t nonce[12], const uint8_t* hdr, uint8_t* p, int len,
+                      uint8_t* tag) {
+    int outl;
+    return SetNonce(ctx, kind, nonce, tag, 0) && EVP_CipherUpdate(ctx, nullptr, &outl, hdr, kHeaderLen) == 1 &&
+           (len == 0 || EVP_CipherUpdate(ctx, p, &outl, p, len) == 1) &&
+           (kind == kAes || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTagLen, tag) == 1) &&
+           EVP_CipherFinal_ex(ctx, p + len, &outl) == 1;
+  }
+
   // Opens packets 0..count-1 in place; results[i] = 1 when packet i authenticated. Returns how many did.
   uint32_t Open(uint8_t* buf, size_t bufLen, const uint32_t* meta, uint32_t count, uint8_t* results) {
     uint8_t nonce[12];
     uint8_t tag[kTagLen];
-    int outl;
     uint32_t ok = 0;
     bool sawError = false;
     for (uint32_t i = 0; i < count; i++) {
@@ -296,11 +341,9 @@ class BatchAead : public Napi::ObjectWrap<BatchAead> {
       int len = static_cast<int>(total - kTagLen);
       std::memcpy(tag, p + len, kTagLen);
       MakeNonce(nonce, hdr, s.kind);
-      EVP_CIPHER_CTX* ctx = s.dec;
-      if (SetNonce(ctx, s.kind, nonce, tag, 0) && EVP_CipherUpdate(ctx, nullptr, &outl, hdr, kHeaderLen) == 1 &&
-          (len == 0 || EVP_CipherUpdate(ctx, p, &outl, p, len) == 1) &&
-          (s.kind == kAes || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTagLen, tag) == 1) &&
-          EVP_CipherFinal_ex(ctx, p + len, &outl) == 1) {
+      bool authentic = s.direct != nullptr ? s.direct->Open(nonce, hdr, kHeaderLen, p, static_cast<size_t>(len), tag)
+                                           : OpenEvp(s.dec, s.kind, nonce, hdr, p, len, tag);
+      if (authentic) {
         results[i] = 1;
         ok++;
       } else {
