@@ -98,6 +98,24 @@ struct NativeSend {
   static constexpr napi_type_tag kTag = {0x6e6562756c615244ULL, 0x4e61746976655331ULL};
 };
 
+// A NativeRead one call runs after its own work, into a batch its caller takes later: the
+// blocking wait's pre-reads (after poll()) and a tun write's follow-up read (the kernel often
+// answers a write inside it: an ICMP echo reply, a TCP ACK). `*result` holds the count until the
+// caller takes the batch and sets it back to -1; until then the read is not run again, so a
+// batch not yet taken is never overwritten.
+struct ChainedRead {
+  NativeRead* read = nullptr;
+  uint32_t max = 0;
+  int64_t cap = 0;
+  int32_t* result = nullptr;
+
+  void RunOn(int fd) const {
+    if (read == nullptr || *result >= 0) return;
+    int64_t n = read->read(read->state, fd, max, cap);
+    *result = n >= 0 ? static_cast<int32_t>(n) : -1;
+  }
+};
+
 // Sets fn[T::kProperty] to an External for `call` (which must live as long as `fn`).
 template <typename T>
 void AttachNative(Napi::Function fn, T* call) {
@@ -140,5 +158,37 @@ class Poller : public Napi::ObjectWrap<Poller> {
   Napi::FunctionReference callback_;
   Napi::Env env_;
 };
+
+// (read, max, slotCapacity, result: Int32Array) into `out`, pinning `read` and `result`;
+// throws a TypeError / RangeError naming `who` and returns false when they do not fit.
+inline bool ParseChainedRead(Napi::Env env, const char* who, const Napi::Value& read, const Napi::Value& max,
+                             const Napi::Value& cap, const Napi::Value& result, Pinned* pins, ChainedRead* out) {
+  std::string usage = std::string(who) + ": a chained read is (read, max, slotCapacity, result: Int32Array)";
+  if (!max.IsNumber() || !cap.IsNumber()) {
+    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+    return false;
+  }
+  int64_t m = max.As<Napi::Number>().Int64Value();
+  int64_t c = cap.As<Napi::Number>().Int64Value();
+  NativeRead* r = NativeOf<NativeRead>(read);
+  if (r == nullptr) {
+    Napi::TypeError::New(env, std::string(who) + ": read has no nativeRead").ThrowAsJavaScriptException();
+    return false;
+  }
+  if (m < 1 || m > 0xffffffffLL || c < 1) {
+    Napi::RangeError::New(env, std::string(who) + ": max or slotCapacity out of range").ThrowAsJavaScriptException();
+    return false;
+  }
+  size_t resultLen = 0;
+  int32_t* res = nullptr;
+  if (!pins->Array(result, napi_int32_array, &res, &resultLen) || resultLen < 1) {
+    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+    return false;
+  }
+  pins->Keep(read);
+  *out = ChainedRead{r, static_cast<uint32_t>(m), c, res};
+  *res = -1;
+  return true;
+}
 
 }  // namespace nebula

@@ -4,6 +4,7 @@
  * call: `nativeRead` (run by `bindWaitReadable`'s pre-reads) and `nativeSend` (run by
  * `@nebula-ts/aead`'s bound seal). See include/nebula_native.h.
  */
+import { NativeError } from './errors.js';
 
 /**
  * A bound batch read, `(max, slotCapacity) => count`. One made by a nebula-ts addon (tun-linux's
@@ -16,6 +17,33 @@ export interface BatchRead {
 
 /** Whether `read` can be run by a wait (it came from a nebula-ts addon's bound read). */
 export const hasNativeRead = (read: BatchRead): boolean => read.nativeRead !== undefined;
+
+/**
+ * A read another native call runs after its own work, into a batch its caller takes later:
+ * `bindWaitReadable`'s pre-reads, and tun-linux's bound write's follow-up read.
+ */
+export interface ChainedRead {
+  /** A read carrying `nativeRead` (see `hasNativeRead`). */
+  readonly read: BatchRead;
+  readonly max: number;
+  readonly slotCapacity: number;
+  /**
+   * result[0]: the count of the batch the call last read (>= 0), or -1. The caller takes the
+   * batch and sets result[0] back to -1; until then the read is not run again, so nothing is
+   * overwritten.
+   */
+  readonly result: Int32Array;
+}
+
+/** Throws ERR_NATIVE_INVALID_ARG, naming `who`, when `r` cannot be run natively. */
+export function checkChainedRead(who: string, r: ChainedRead): void {
+  if (!hasNativeRead(r.read))
+    throw new NativeError('ERR_NATIVE_INVALID_ARG', `${who}: the read has no native read`);
+  if (!(r.result instanceof Int32Array) || r.result.length < 1)
+    throw new NativeError('ERR_NATIVE_INVALID_ARG', `${who}: result must be an Int32Array`);
+  if (!Number.isInteger(r.max) || r.max < 1 || !Number.isInteger(r.slotCapacity) || r.slotCapacity < 1)
+    throw new NativeError('ERR_NATIVE_INVALID_ARG', `${who}: max and slotCapacity must be >= 1`);
+}
 
 /**
  * A bound batch send, `(count) => consumed`. One made by a nebula-ts addon (udp's `bindSend`)

@@ -5,7 +5,14 @@
  * for the helper threads that must never delay it.
  */
 
-export { type BatchRead, type BatchSend, hasNativeRead, hasNativeSend } from './bound.js';
+export {
+  type BatchRead,
+  type BatchSend,
+  type ChainedRead,
+  checkChainedRead,
+  hasNativeRead,
+  hasNativeSend,
+} from './bound.js';
 export { isNativeError, NativeError, type NativeErrorCode } from './errors.js';
 export { type IdleHelperThreads, idleHelperThreads, setThreadIdle } from './threads.js';
 export {

@@ -4,7 +4,7 @@
  * waits here rather than on the libuv loop.
  */
 import { createRequire } from 'node:module';
-import { type BatchRead, hasNativeRead } from './bound.js';
+import { type BatchRead, type ChainedRead, checkChainedRead } from './bound.js';
 import { fromNative, NativeError } from './errors.js';
 
 interface Addon {
@@ -27,17 +27,8 @@ export const MAX_WAIT_FDS = 30;
 export const MAX_WAIT_PRE_READS = 4;
 
 /** A read for `bindWaitReadable` to run as soon as `fds[index]` is readable. */
-export interface WaitPreRead {
+export interface WaitPreRead extends ChainedRead {
   readonly index: number;
-  /** A read carrying `nativeRead` (see `hasNativeRead`). */
-  readonly read: BatchRead;
-  readonly max: number;
-  readonly slotCapacity: number;
-  /**
-   * result[0]: the count of the batch the last wait read (>= 0), or -1. The caller takes the
-   * batch and sets result[0] back to -1; until then no wait reads again, so nothing is overwritten.
-   */
-  readonly result: Int32Array;
 }
 
 /**
@@ -69,25 +60,15 @@ export function bindWaitReadable(
       `bindWaitReadable: at most ${MAX_WAIT_PRE_READS} preReads`,
     );
   const seen = new Set<number>();
-  for (const { index, read, max, slotCapacity, result } of preReads) {
+  for (const p of preReads) {
+    const { index } = p;
     if (!Number.isInteger(index) || index < 0 || index >= fds.length || seen.has(index))
       throw new NativeError(
         'ERR_NATIVE_INVALID_ARG',
         `bindWaitReadable: preRead index ${index} is not one of the fds, or has two reads`,
       );
     seen.add(index);
-    if (!hasNativeRead(read))
-      throw new NativeError('ERR_NATIVE_INVALID_ARG', 'bindWaitReadable: preRead.read has no native read');
-    if (!(result instanceof Int32Array) || result.length < 1)
-      throw new NativeError(
-        'ERR_NATIVE_INVALID_ARG',
-        'bindWaitReadable: preRead.result must be an Int32Array',
-      );
-    if (!Number.isInteger(max) || max < 1 || !Number.isInteger(slotCapacity) || slotCapacity < 1)
-      throw new NativeError(
-        'ERR_NATIVE_INVALID_ARG',
-        'bindWaitReadable: preRead.max and slotCapacity must be >= 1',
-      );
+    checkChainedRead('bindWaitReadable: preRead', p);
   }
   try {
     if (preReads.length === 0) return addon.bindWaitReadable(Int32Array.from(fds));

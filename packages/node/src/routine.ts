@@ -6,6 +6,7 @@
  * update. Anything that is not an established data packet goes to the control path (`ControlSink`).
  */
 import { getSystemErrorName } from 'node:util';
+import { hasNativeRead } from '@nebula-ts/native-common';
 import type { Logger } from 'pino';
 import { ADDR_WORDS } from './addr.js';
 import {
@@ -23,10 +24,10 @@ import {
 import type {
   BatchAead,
   BatchSend,
+  ChainedRead,
   Cipher,
   TunQueueLike,
   UdpSocketLike,
-  WaitPreRead,
 } from './internal/io-types.js';
 import { COUNTER_LIMIT, STAT_WORDS, Stat, type TunnelTable } from './tunnel-table.js';
 
@@ -99,11 +100,11 @@ export interface BlockingIo {
 }
 
 /**
- * A read a `BlockingIo.waitWithReads` wait runs: native-common's WaitPreRead on one of the
- * routine's arenas, less the fd index the wait's owner adds. result[0] holds the count until the
+ * A read a `BlockingIo.waitWithReads` wait runs: native-common's ChainedRead on one of the
+ * routine's arenas (the wait's owner adds the fd index). result[0] holds the count until the
  * routine takes the batch and sets it back to -1 (no wait reads that fd again before that).
  */
-export type PreRead = Omit<WaitPreRead, 'index'>;
+export type PreRead = ChainedRead;
 
 /** What the data path hands to the control path. Implementations copy what they keep. */
 export interface ControlSink {
@@ -286,8 +287,14 @@ export class Routine {
     this.tunRead = tun.bindRead
       ? tun.bindRead(inBuf, this.inOffsets, this.inLengths)
       : (max, cap) => tun.read(inBuf, this.inOffsets, this.inLengths, max, cap);
+    // Each tun write also reads what the kernel answered inside it (an echo reply, an ACK) into
+    // the batch onTunReadable takes next, when the read can run natively: one call fewer on a
+    // lone packet's way back out.
+    const thenRead: ChainedRead | undefined = hasNativeRead(this.tunRead)
+      ? { read: this.tunRead, max: n, slotCapacity: PAYLOAD_CAPACITY, result: this.tunPreRead }
+      : undefined;
     this.tunWrite = tun.bindWrite
-      ? tun.bindWrite(outBuf, this.tunOffsets, this.tunLengths)
+      ? tun.bindWrite(outBuf, this.tunOffsets, this.tunLengths, thenRead)
       : (count) => tun.write(outBuf, this.tunOffsets, this.tunLengths, count);
     this.udpRecv = udp.bindRecv
       ? udp.bindRecv(outBuf, this.outOffsets, this.outLengths, this.outAddrs)

@@ -3,7 +3,7 @@
  * caller-owned packet arenas, readiness through the shared libuv Poller (never blocks the loop).
  * Mirrors slackhq/nebula v1.6.1 overlay/tun_linux.go (device flags, queue attach, route programming).
  */
-import type { BatchRead } from '@nebula-ts/native-common';
+import { type BatchRead, type ChainedRead, checkChainedRead } from '@nebula-ts/native-common';
 import { fromNative, TunError } from './errors.js';
 import { checkInt, checkPrefix, formatIpv4, type Ipv4, parseIpv4 } from './internal/ip.js';
 import {
@@ -273,9 +273,31 @@ export class TunQueue {
     return Object.defineProperty(read, 'nativeRead', { value: bound.nativeRead });
   }
 
-  /** `write` on arrays fixed now, as `bindRead`. */
-  bindWrite(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): (count: number) => number {
-    const bound = this.#io.bindWrite(buf, offsets, lengths);
+  /**
+   * `write` on arrays fixed now, as `bindRead`. With `thenRead` (a read of this queue from
+   * `bindRead`), each write is followed in the same native call by that read, when its last batch
+   * has been taken (`thenRead.result[0]` < 0): what the kernel answered inside the write (an ICMP
+   * echo reply, a TCP ACK) is then read without another call from JS. The count lands in
+   * `result[0]`, -1 if the read failed (a plain read reports the error).
+   */
+  bindWrite(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    thenRead?: ChainedRead,
+  ): (count: number) => number {
+    if (thenRead !== undefined) checkChainedRead('bindWrite: thenRead', thenRead);
+    let bound: (fd: number, count: number) => number;
+    try {
+      bound = this.#io.bindWrite(
+        buf,
+        offsets,
+        lengths,
+        thenRead && [thenRead.read, thenRead.max, thenRead.slotCapacity, thenRead.result],
+      );
+    } catch (e) {
+      throw fromNative(e, `bindWrite tun ${this.name}`);
+    }
     return (count) => {
       if (this.#fd < 0) throw new TunError('ERR_TUN_CLOSED', `tun queue ${this.name}: write after close`);
       try {

@@ -208,6 +208,46 @@ describe('tun device in a network namespace', () => {
       await d.ok({ op: 'exit' });
     });
 
+  for (const tso of [false, true])
+    it(`a bound write reads what the kernel answered inside it, never over a batch not taken (${tso ? 'TSO' : 'plain'} queue)`, async () => {
+      const { d } = setup();
+      const name = tso ? 'nt7' : 'nt6';
+      await d.ok({ op: 'open', opts: { name, queues: 1, tso } });
+      await d.ok({ op: 'configure', opts: { vpnIp: '203.0.113.1', prefixLen: 24 } });
+      const payload = Uint8Array.from({ length: 48 }, (_, i) => i * 7);
+      const echo = (seq: number) =>
+        Buffer.from(icmpEcho('203.0.113.2', '203.0.113.1', 0x5755, seq, payload)).toString('hex');
+      const r = await d.ok<{
+        written: number;
+        firstCount: number;
+        firstIntact: boolean;
+        held: { count: number; arenaUntouched: boolean };
+        batches: string[][];
+      }>({
+        op: 'writeThenRead',
+        queue: 0,
+        first: Array.from({ length: 8 }, (_, i) => echo(i)),
+        second: Array.from({ length: 4 }, (_, i) => echo(200 + i)),
+        timeoutMs: 5000,
+      });
+      expect(r.written).toBe(12);
+      // The replies were made inside the write: the write's own read already holds them.
+      expect(r.firstCount).toBeGreaterThanOrEqual(1);
+      expect(r.firstIntact).toBe(true);
+      expect(r.held).toEqual({ count: r.firstCount, arenaUntouched: true });
+      const replies = r.batches
+        .flat()
+        .map((h) => parseIcmp(Buffer.from(h, 'hex')))
+        .filter((p) => p !== null && p.type === 0 && p.ident === 0x5755);
+      expect(replies.map((p) => p!.seq).sort((x, y) => x - y)).toEqual([
+        0, 1, 2, 3, 4, 5, 6, 7, 200, 201, 202, 203,
+      ]);
+      for (const p of replies) expect(p).toMatchObject({ ipChecksumOk: true, icmpChecksumOk: true });
+      expect([...replies[0]!.payload]).toEqual([...payload]);
+      await d.ok({ op: 'close' });
+      await d.ok({ op: 'exit' });
+    });
+
   it('spreads UDP flows over two queues read by two worker threads (by fd and by name)', async () => {
     const { ns, d } = setup();
     await d.ok({ op: 'open', opts: { name: 'nt2', queues: 1, multiQueue: true } });

@@ -19,13 +19,10 @@ namespace {
 // Bit i of a result stands for fds[i]; a JS number carries 31 bits safely as an int32.
 constexpr size_t kMaxFds = 30;
 
-// A read run on fds[index] when it is readable: *result gets its count (it stays -1 otherwise).
+// A read run on fds[index] when it is readable.
 struct PreRead {
-  nebula::NativeRead* read = nullptr;
+  nebula::ChainedRead read;
   nfds_t index = 0;
-  uint32_t max = 0;
-  int64_t cap = 0;
-  int32_t* result = nullptr;
 };
 
 // One per fd at most; a data-path thread has two (tun and UDP).
@@ -63,11 +60,10 @@ Napi::Value WaitReadable(const Napi::CallbackInfo& info) {
   // A batch the caller has not taken yet (result >= 0) is never overwritten. Only plain
   // readability reads: an error or hang-up is left to the caller's own read to report.
   for (size_t k = 0; k < set->readCount; k++) {
-    PreRead& p = set->reads[k];
+    const PreRead& p = set->reads[k];
     const short rev = set->fds[p.index].revents;
-    if (*p.result >= 0 || (rev & POLLIN) == 0 || (rev & (POLLERR | POLLHUP | POLLNVAL)) != 0) continue;
-    int64_t n = p.read->read(p.read->state, set->fds[p.index].fd, p.max, p.cap);
-    *p.result = n >= 0 ? static_cast<int32_t>(n) : -1;
+    if ((rev & POLLIN) == 0 || (rev & (POLLERR | POLLHUP | POLLNVAL)) != 0) continue;
+    p.read.RunOn(set->fds[p.index].fd);
   }
   return Napi::Number::New(env, mask);
 }
@@ -80,22 +76,14 @@ bool BindRead(Napi::Env env, const Napi::Value& entry, WaitSet* set) {
     return false;
   }
   auto e = entry.As<Napi::Array>();
-  Napi::Value index = e[0u], fn = e[1u], max = e[2u], cap = e[3u], result = e[4u];
-  if (!index.IsNumber() || !max.IsNumber() || !cap.IsNumber()) {
+  Napi::Value index = e[0u];
+  if (!index.IsNumber()) {
     Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
     return false;
   }
-  PreRead p;
   int64_t i = index.As<Napi::Number>().Int64Value();
-  int64_t m = max.As<Napi::Number>().Int64Value();
-  p.cap = cap.As<Napi::Number>().Int64Value();
-  p.read = nebula::NativeOf<nebula::NativeRead>(fn);
-  if (p.read == nullptr) {
-    Napi::TypeError::New(env, "bindWaitReadable: read has no nativeRead").ThrowAsJavaScriptException();
-    return false;
-  }
-  if (i < 0 || static_cast<nfds_t>(i) >= set->count || m < 1 || m > 0xffffffffLL || p.cap < 1) {
-    Napi::RangeError::New(env, "bindWaitReadable: index, max or slotCapacity out of range").ThrowAsJavaScriptException();
+  if (i < 0 || static_cast<nfds_t>(i) >= set->count) {
+    Napi::RangeError::New(env, "bindWaitReadable: index out of range").ThrowAsJavaScriptException();
     return false;
   }
   for (size_t k = 0; k < set->readCount; k++) {
@@ -104,15 +92,9 @@ bool BindRead(Napi::Env env, const Napi::Value& entry, WaitSet* set) {
       return false;
     }
   }
-  size_t resultLen = 0;
-  if (!set->pins.Array(result, napi_int32_array, &p.result, &resultLen) || resultLen < 1) {
-    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
-    return false;
-  }
-  set->pins.Keep(fn);
+  PreRead p;
+  if (!nebula::ParseChainedRead(env, "bindWaitReadable", e[1u], e[2u], e[3u], e[4u], &set->pins, &p.read)) return false;
   p.index = static_cast<nfds_t>(i);
-  p.max = static_cast<uint32_t>(m);
-  *p.result = -1;
   set->reads[set->readCount++] = p;
   return true;
 }

@@ -3,9 +3,9 @@
  * structurally here so the routine compiles against the contract, whichever implementation
  * (native package, fallback, test double) is plugged in.
  */
-import type { BatchSend, WaitPreRead } from '@nebula-ts/native-common';
+import type { BatchSend, ChainedRead, WaitPreRead } from '@nebula-ts/native-common';
 
-export type { BatchSend, WaitPreRead };
+export type { BatchSend, ChainedRead, WaitPreRead };
 
 export type Cipher = 'aes' | 'chachapoly';
 
@@ -34,7 +34,13 @@ export interface TunQueueLike {
     offsets: Uint32Array,
     lengths: Uint32Array,
   ): (max: number, slotCapacity: number) => number;
-  bindWrite?(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): (count: number) => number;
+  /** With `thenRead`, each write also runs that read of this queue (see tun-linux's bindWrite). */
+  bindWrite?(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    thenRead?: ChainedRead,
+  ): (count: number) => number;
   onReadable(cb: () => void): void;
   pause?(): void;
   /** A TSO queue's counters (null without TSO): what the kernel refused, read once a second. */

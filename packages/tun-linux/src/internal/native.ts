@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { BatchRead } from '@nebula-ts/native-common';
 
 /** The addon's surface: syscalls only. See src/native/tun_linux.cc. */
 export interface NativePoller {
@@ -23,7 +24,12 @@ export interface BatchIo {
   ): number;
   write(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
   bindRead(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): BoundRead;
-  bindWrite(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array): BoundWrite;
+  bindWrite(
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    thenRead?: [read: BatchRead, max: number, slotCapacity: number, result: Int32Array],
+  ): BoundWrite;
 }
 
 /** Per-queue TSO state (src/native/offload.cc). */

@@ -115,4 +115,17 @@ inline bool ParseBoundBatch(const Napi::CallbackInfo& info, BatchArgs* a, bool r
                           read ? info[2].As<Napi::Number>().Int64Value() : 0);
 }
 
+// bindWrite's optional follow-up read, [read, max, slotCapacity, result] at info[index]: run on
+// the queue right after each write (see ChainedRead). Absent is fine; malformed throws.
+inline bool FollowReadArg(const Napi::CallbackInfo& info, size_t index, Pinned* pins, ChainedRead* out) {
+  if (info.Length() <= index || info[index].IsUndefined()) return true;
+  if (!info[index].IsArray() || info[index].As<Napi::Array>().Length() < 4) {
+    Napi::TypeError::New(info.Env(), "bindWrite: thenRead is [read, max, slotCapacity, result: Int32Array]")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  auto e = info[index].As<Napi::Array>();
+  return ParseChainedRead(info.Env(), "bindWrite", e[0u], e[1u], e[2u], e[3u], pins, out);
+}
+
 }  // namespace nebula

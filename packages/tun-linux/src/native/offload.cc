@@ -370,21 +370,22 @@ Napi::Value TunOffload::Plan(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, m);
 }
 
-// ---- bound calls (see nebula::Pinned): bindRead/bindWrite(buf, offsets, lengths) return
-// read(fd, max, slotCapacity) / write(fd, count) on those arrays. ----
+// ---- bound calls (see nebula::Pinned): bindRead/bindWrite(buf, offsets, lengths[, thenRead])
+// return read(fd, max, slotCapacity) / write(fd, count) on those arrays. ----
 
 struct TunOffload::Bound {
   Pinned pins;
   TunOffload* self = nullptr;
   BatchArgs a;
   NativeRead native;
+  ChainedRead then;
 };
 
 int64_t TunOffload::BoundReadCore(Bound* b) { return b->self->ReadCore(b->a); }
 
 Napi::Value TunOffload::Bind(const Napi::CallbackInfo& info, bool read) {
   auto* b = new Bound();
-  if (!BatchArrays(info, 0, &b->a, &b->pins)) {
+  if (!BatchArrays(info, 0, &b->a, &b->pins) || (!read && !FollowReadArg(info, 3, &b->pins, &b->then))) {
     delete b;
     return info.Env().Undefined();
   }
@@ -409,8 +410,11 @@ Napi::Value TunOffload::BoundRead(const Napi::CallbackInfo& info) {
 
 Napi::Value TunOffload::BoundWrite(const Napi::CallbackInfo& info) {
   auto* b = static_cast<Bound*>(info.Data());
-  if (!ParseBoundBatch(info, &b->a, false)) return info.Env().Undefined();
-  return b->self->WriteFrom(info.Env(), b->a);
+  Napi::Env env = info.Env();
+  if (!ParseBoundBatch(info, &b->a, false)) return env.Undefined();
+  Napi::Value written = b->self->WriteFrom(env, b->a);
+  if (!env.IsExceptionPending()) b->then.RunOn(b->a.fd);
+  return written;
 }
 
 // stats() -> [superReads, segmentsOut, csumCompleted, readDropped, mergedWrites, mergedPackets, mergeRefused]

@@ -332,13 +332,15 @@ Napi::Value WriteBatch(const Napi::CallbackInfo& info) {
   return WriteLoop(info.Env(), a);
 }
 
-// ---- bound calls (see nebula::Pinned): bindRead/bindWrite(buf, offsets, lengths) return
-// read(fd, max, slotCapacity) / write(fd, count) on those arrays. ----
+// ---- bound calls (see nebula::Pinned): bindRead/bindWrite(buf, offsets, lengths[, thenRead])
+// return read(fd, max, slotCapacity) / write(fd, count) on those arrays. ----
 
 struct BoundBatch {
   nebula::Pinned pins;
   BatchArgs a;
   nebula::NativeRead native;
+  // A bound write's follow-up read, if it was given one.
+  nebula::ChainedRead then;
 };
 
 int64_t BoundReadCore(BoundBatch* b) { return ReadCore(b->a); }
@@ -351,13 +353,16 @@ Napi::Value BoundRead(const Napi::CallbackInfo& info) {
 
 Napi::Value BoundWrite(const Napi::CallbackInfo& info) {
   auto* b = static_cast<BoundBatch*>(info.Data());
-  if (!nebula::ParseBoundBatch(info, &b->a, false)) return info.Env().Undefined();
-  return WriteLoop(info.Env(), b->a);
+  Napi::Env env = info.Env();
+  if (!nebula::ParseBoundBatch(info, &b->a, false)) return env.Undefined();
+  Napi::Value written = WriteLoop(env, b->a);
+  if (!env.IsExceptionPending()) b->then.RunOn(b->a.fd);
+  return written;
 }
 
 Napi::Value Bind(const Napi::CallbackInfo& info, bool read) {
   auto* b = new BoundBatch();
-  if (!nebula::BatchArrays(info, 0, &b->a, &b->pins)) {
+  if (!nebula::BatchArrays(info, 0, &b->a, &b->pins) || (!read && !nebula::FollowReadArg(info, 3, &b->pins, &b->then))) {
     delete b;
     return info.Env().Undefined();
   }
