@@ -15,7 +15,16 @@ import { join } from 'node:path';
 import { requireBinary, requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
 import { fixed, median, parseFlags, parseOrUsage, progress, sleep } from '../harness.js';
 import { parsePerfScript, type Step, type ThreadHops, threadHops } from '../hops/syscalls.js';
-import { type Impl, implsOf, PAIRS, type Pair, parsePairs, startFreshPair } from '../pairs.js';
+import {
+  checkTsB,
+  type Impl,
+  implsOf,
+  PAIRS,
+  type Pair,
+  parsePairs,
+  startFreshPair,
+  trafficBurst,
+} from '../pairs.js';
 import { runPing } from '../throughput/iperf.js';
 import { processTree } from '../throughput/proc.js';
 
@@ -25,23 +34,43 @@ interface HopsOptions {
   count: number;
   intervalSec: number;
   idleSec: number;
+  trafficSec: number;
+  tsB: string | undefined;
 }
 
-const USAGE = `usage: nebula-bench hops [--reps 3] [--pairs go-go,ts-go,go-ts,ts-ts] [--count 200] [--interval 0.01] [--idle 2]`;
+const USAGE = `usage: nebula-bench hops [--reps 3] [--pairs go-go,ts-go,go-ts,ts-ts] [--count 200] [--interval 0.01] [--idle 2]
+                         [--traffic 0] [--ts-b DIR]
+  --traffic S   iperf3 a->b seconds (then --idle again) before the traced series: the "after traffic"
+                condition of \`rtt\`; 0 traces fresh nodes
+  --ts-b DIR    a second build of ours (a built checkout) as impl "tsb", as in \`rtt\``;
 
 function parseOptions(args: string[]): HopsOptions {
-  const o: HopsOptions = { reps: 3, pairs: [...PAIRS], count: 200, intervalSec: 0.01, idleSec: 2 };
+  const o: HopsOptions = {
+    reps: 3,
+    pairs: [...PAIRS],
+    count: 200,
+    intervalSec: 0.01,
+    idleSec: 2,
+    trafficSec: 0,
+    tsB: undefined,
+  };
   const numeric = {
     '--reps': ['reps', 1],
     '--count': ['count', 20],
     '--interval': ['intervalSec', 0.002],
     '--idle': ['idleSec', 0],
+    '--traffic': ['trafficSec', 0],
   } as const;
-  return parseFlags(args, USAGE, o, numeric, (flag, v) => {
-    if (flag !== '--pairs') return false;
-    o.pairs = parsePairs(v, USAGE);
+  parseFlags(args, USAGE, o, numeric, (flag, v) => {
+    if (flag === '--pairs') o.pairs = parsePairs(v, USAGE);
+    else if (flag === '--ts-b') {
+      if (v === undefined) throw new Error(`--ts-b: expected a directory\n${USAGE}`);
+      o.tsB = v;
+    } else return false;
     return true;
   });
+  checkTsB(o.pairs, o.tsB, USAGE);
+  return o;
 }
 
 /** Runs `perf` to completion (bounded), returning stdout. */
@@ -69,8 +98,12 @@ interface NodeHops {
 }
 
 async function tracePair(net: Testnet, o: HopsOptions, pair: Pair, dir: string) {
-  await startFreshPair(net, pair);
+  await startFreshPair(net, pair, false, o.tsB);
   await sleep(o.idleSec * 1000);
+  if (o.trafficSec > 0) {
+    await trafficBurst(net, o.trafficSec);
+    await sleep(o.idleSec * 1000);
+  }
   const pids = { a: processTree(net.nodePid('a')), b: processTree(net.nodePid('b')) };
   const data = join(dir, `${pair}.data`);
   const rec = spawn(
@@ -131,6 +164,7 @@ export async function run(args: string[]): Promise<void> {
   requireGoNebula();
   requireBinary('ping', 'iputils-ping');
   requireBinary('perf', 'linux-perf');
+  if (o.trafficSec > 0) requireBinary('iperf3', 'iperf3');
   const dir = mkdtempSync(join(tmpdir(), 'nebula-hops-'));
   const net = await Testnet.create({ prefix: 'hops', hosts: ['lh', 'a', 'b'], maxLifetimeSec: 3600 });
   const onSignal = () => void net.destroy().finally(() => process.exit(130));
@@ -179,7 +213,7 @@ const fmt = (x: number) => fixed(x, 1);
 
 function report(o: HopsOptions, results: readonly PairTrace[]): string {
   const lines = [
-    `# Per-hop time inside the nodes (${o.reps} reps × ${o.count} pings a → b at ${o.intervalSec * 1000} ms; syscall tracepoints; ${new Date().toISOString()})`,
+    `# Per-hop time inside the nodes (${o.reps} reps × ${o.count} pings a → b at ${o.intervalSec * 1000} ms, ${o.trafficSec > 0 ? `after ${o.trafficSec} s of iperf3 a → b` : 'fresh nodes'}; syscall tracepoints; ${new Date().toISOString()})`,
     '',
     "Medians over reps. user µs/ping: the data-path threads' user-space time between syscalls, summed, per ping answered. Steps: median µs after one syscall (with its return: >0, =0, =-11 EAGAIN) until the next on the same thread; `in X`: median µs inside tun writes and UDP sends.",
     '',

@@ -13,12 +13,11 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { requireBinary, requireGoNebula, requireRoot, Testnet } from '@nebula-ts/e2e';
 import { fixed as fmt, median, parseFlags, parseOrUsage, progress, sleep } from '../harness.js';
-import { PAIRS, type Pair, parsePairs, startFreshPair } from '../pairs.js';
+import { checkTsB, PAIRS, type Pair, parsePairs, startFreshPair, trafficBurst } from '../pairs.js';
 import { interleavedReport, runInterleaved } from '../rtt/interleaved.js';
 import { lossCell, type Phase, phasesOf } from '../rtt/phases.js';
-import { runIperf, runPing } from '../throughput/iperf.js';
+import { runPing } from '../throughput/iperf.js';
 import { CLK_TCK, treeCpuTicks } from '../throughput/proc.js';
-import { TUN_DEV } from '../throughput/runner.js';
 
 interface RttOptions {
   reps: number;
@@ -28,6 +27,7 @@ interface RttOptions {
   trafficSec: number;
   pairs: Pair[];
   json: string | undefined;
+  tsB: string | undefined;
   pin: boolean;
   interleave: boolean;
   rounds: number;
@@ -36,13 +36,15 @@ interface RttOptions {
 
 const USAGE = `usage: nebula-bench rtt [--reps 5] [--count 300] [--interval 0.01] [--idle 3] [--traffic 2]
                         [--pairs go-go,ts-go,go-ts,ts-ts] [--json FILE] [--pin]
-                        [--interleave [--rounds 25] [--block 20]]
+                        [--interleave [--rounds 25] [--block 20]] [--ts-b DIR]
   --idle S      seconds both fresh nodes sit idle after the tunnel is up, before each ping series
   --traffic S   iperf3 a->b seconds before the "after traffic" series; 0 skips that series
   --pin         a on CPU 0 and b on CPU 1 (taskset), for every pair alike: a diagnostic, not a tuning
   --interleave  all pairs' nodes run at once, fresh together; each round every pair pings one block
                 of --block pings, and each block is compared with the Go↔Go block of its round
-                (--count is then unused)`;
+                (--count is then unused)
+  --ts-b DIR    a second build of ours (a built checkout) as impl "tsb", e.g. --pairs go-go,ts-go,tsb-go:
+                before and after a change in one run`;
 
 function parseOptions(args: string[]): RttOptions {
   const o: RttOptions = {
@@ -53,6 +55,7 @@ function parseOptions(args: string[]): RttOptions {
     trafficSec: 2,
     pairs: [...PAIRS],
     json: undefined,
+    tsB: undefined,
     pin: false,
     interleave: false,
     rounds: 25,
@@ -73,6 +76,9 @@ function parseOptions(args: string[]): RttOptions {
     else if (flag === '--json') {
       if (v === undefined) throw new Error(`--json: expected a file\n${USAGE}`);
       o.json = v;
+    } else if (flag === '--ts-b') {
+      if (v === undefined) throw new Error(`--ts-b: expected a directory\n${USAGE}`);
+      o.tsB = v;
     } else if (flag === '--pin') {
       o.pin = true;
       return 'no value';
@@ -82,6 +88,7 @@ function parseOptions(args: string[]): RttOptions {
     } else return false;
     return true;
   });
+  checkTsB(o.pairs, o.tsB, USAGE);
   if (o.interleave && o.pin) throw new Error(`--pin and --interleave do not combine\n${USAGE}`);
   if (o.interleave && !o.pairs.includes('go-go'))
     throw new Error(`--interleave compares with go-go: include it in --pairs\n${USAGE}`);
@@ -142,21 +149,11 @@ async function pingSeries(
 }
 
 async function runCondition(net: Testnet, o: RttOptions, rep: number, pair: Pair): Promise<Series[]> {
-  await startFreshPair(net, pair, o.pin);
+  await startFreshPair(net, pair, o.pin, o.tsB);
   await sleep(o.idleSec * 1000);
   const out = [await pingSeries(net, o, rep, pair, 'fresh')];
   if (o.trafficSec > 0) {
-    await runIperf(net, {
-      from: 'a',
-      to: 'b',
-      dst: net.overlayIp('b'),
-      seconds: o.trafficSec,
-      parallel: 1,
-      reverse: false,
-      port: 5201,
-      pids: { a: net.nodePid('a'), b: net.nodePid('b') },
-      tunDev: TUN_DEV,
-    });
+    await trafficBurst(net, o.trafficSec);
     await sleep(o.idleSec * 1000);
     out.push(await pingSeries(net, o, rep, pair, 'after traffic'));
   }

@@ -6,9 +6,8 @@
  */
 import { Testnet } from '@nebula-ts/e2e';
 import { fixed as fmt, median, progress, quantile, sleep } from '../harness.js';
-import { implsOf, type Pair } from '../pairs.js';
-import { runIperf, runPing } from '../throughput/iperf.js';
-import { TUN_DEV } from '../throughput/runner.js';
+import { implsOf, nodeImpl, type Pair, trafficBurst } from '../pairs.js';
+import { runPing } from '../throughput/iperf.js';
 import { lossCell, type Phase, phasesOf } from './phases.js';
 
 export interface InterleaveOptions {
@@ -19,6 +18,8 @@ export interface InterleaveOptions {
   idleSec: number;
   trafficSec: number;
   pairs: Pair[];
+  /** The checkout `tsb` nodes run from (see pairs.ts). */
+  tsB?: string | undefined;
 }
 
 /** One block: `block` pings of one pair, in the round's order. */
@@ -39,14 +40,14 @@ export function hostsOf(k: number): [string, string] {
   return [a, String.fromCharCode(98 + 2 * k)];
 }
 
-async function startFresh(net: Testnet, pairs: readonly Pair[]): Promise<void> {
+async function startFresh(net: Testnet, pairs: readonly Pair[], tsB: string | undefined): Promise<void> {
   const all = pairs.flatMap((_, k) => hostsOf(k));
   for (const h of all) await net.stop(h).catch(() => undefined);
   for (const [k, pair] of pairs.entries()) {
     const [ia, ib] = implsOf(pair);
     const [a, b] = hostsOf(k);
-    await net.start(b, { impl: ib, timeoutMs: 30_000 });
-    await net.start(a, { impl: ia, timeoutMs: 30_000 });
+    await net.start(b, { impl: nodeImpl(ib, tsB), timeoutMs: 30_000 });
+    await net.start(a, { impl: nodeImpl(ia, tsB), timeoutMs: 30_000 });
   }
   for (const [k, pair] of pairs.entries()) {
     const [a, b] = hostsOf(k);
@@ -91,24 +92,14 @@ export async function runInterleaved(o: InterleaveOptions): Promise<Block[]> {
     for (const h of hosts) net.writeConfig(h, net.baseConfig(h, {}));
     await net.start('lh', { impl: 'go' });
     for (let rep = 0; rep < o.reps; rep++) {
-      await startFresh(net, o.pairs);
+      await startFresh(net, o.pairs, o.tsB);
       await sleep(o.idleSec * 1000);
       out.push(...(await blocks(net, o, rep, 'fresh')));
       progress(`rep ${rep} fresh: ${summary(out, o.pairs, 'fresh', rep)}`);
       if (o.trafficSec <= 0) continue;
       for (const [k] of o.pairs.entries()) {
         const [a, b] = hostsOf(k);
-        await runIperf(net, {
-          from: a,
-          to: b,
-          dst: net.overlayIp(b),
-          seconds: o.trafficSec,
-          parallel: 1,
-          reverse: false,
-          port: 5201,
-          pids: { a: net.nodePid(a), b: net.nodePid(b) },
-          tunDev: TUN_DEV,
-        });
+        await trafficBurst(net, o.trafficSec, a, b);
       }
       await sleep(o.idleSec * 1000);
       out.push(...(await blocks(net, o, rep, 'after traffic')));
