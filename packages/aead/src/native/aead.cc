@@ -127,7 +127,9 @@ class BatchAead : public Napi::ObjectWrap<BatchAead> {
   // new NativeBatchAead([aesEngine: 'auto' | 'evp']): 'evp' keeps AES on EVP (for cross-tests).
   explicit BatchAead(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BatchAead>(info) {
     bool evpOnly = info.Length() > 0 && info[0].IsString() && info[0].As<Napi::String>().Utf8Value() == "evp";
-    direct_ = !evpOnly && nebula_aead::AesNiFunctions() != nullptr;
+    // FIPS mode (node --enable-fips, crypto.setFips) keeps AES on EVP, where the FIPS provider is.
+    direct_ = !evpOnly && EVP_default_properties_is_fips_enabled(nullptr) == 0 &&
+              nebula_aead::AesNiFunctions() != nullptr;
   }
   ~BatchAead() override { FreeAll(); }
 

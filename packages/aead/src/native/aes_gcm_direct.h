@@ -8,7 +8,8 @@
 // dispatch, OSSL_PARAM name lookups, a chain of calls across the library) against ~0.5 µs warm;
 // a ping pays that once per hop. The node binary exports the aesni_* symbols along with the rest
 // of its OpenSSL; a Node built against a shared libcrypto may not, so they are looked up at run
-// time and AES falls back to EVP when any is missing or the CPU lacks AES-NI.
+// time and AES falls back to EVP when any is missing or the CPU lacks AES-NI (and, in aead.cc,
+// when OpenSSL is in FIPS mode: the direct path does not go through the FIPS provider).
 #pragma once
 #include <openssl/aes.h>
 #include <openssl/modes.h>
