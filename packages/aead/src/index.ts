@@ -1,7 +1,8 @@
 /**
  * @packageDocumentation
  * Batched AEAD for Nebula packets (AES-256-GCM, ChaCha20-Poly1305): a native addon over Node's
- * own OpenSSL that seals/opens a whole batch per call with one reused EVP context per key, plus
+ * own OpenSSL that seals/opens a whole batch per call (AES-GCM through OpenSSL's GCM mode and AES-NI
+ * functions directly, ChaCha20-Poly1305 through one reused EVP context per key), plus
  * node:crypto and @noble/ciphers implementations of the same interface.
  */
 import { AeadError } from './errors.js';
