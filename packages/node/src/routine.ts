@@ -696,8 +696,9 @@ export class Routine {
     this.wroteTun = false;
     this.drainUdp(max);
     // What we just wrote to tun is often answered at once, inside the write syscall (an ICMP echo
-    // reply, a TCP ACK): read it now rather than after another trip through the event loop. If
-    // nothing is there it costs one EAGAIN read; the tun poller still covers everything else.
+    // reply, a TCP ACK): handle it now rather than after another trip through the event loop.
+    // The native write already read it into the batch onTunReadable takes (its chained read);
+    // without one, this costs one EAGAIN read. The tun poller still covers everything else.
     if (this.wroteTun) this.onTunReadable();
   }
 
