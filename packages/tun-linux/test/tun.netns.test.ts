@@ -49,6 +49,17 @@ interface RouteInfo {
   metrics?: { mtu?: number; advmss?: number }[];
 }
 
+/** The echo replies (type 0, `ident`) among hex packets read in batches: every seq once, checksums valid, payload intact. */
+function expectEchoReplies(batches: string[][], ident: number, seqs: number[], payload: Uint8Array): void {
+  const replies = batches
+    .flat()
+    .map((h) => parseIcmp(Buffer.from(h, 'hex')))
+    .filter((p) => p !== null && p.type === 0 && p.ident === ident);
+  expect(replies.map((p) => p!.seq).sort((x, y) => x - y)).toEqual(seqs);
+  for (const p of replies) expect(p).toMatchObject({ ipChecksumOk: true, icmpChecksumOk: true });
+  expect([...replies[0]!.payload]).toEqual([...payload]);
+}
+
 describe('tun device in a network namespace', () => {
   it('creates a 3-queue device and programs address, MTU, txqueuelen and Nebula routes', async () => {
     const { ns, d } = setup();
@@ -195,15 +206,7 @@ describe('tun device in a network namespace', () => {
       expect(r.firstIntact).toBe(true); // headroom and tailroom untouched by the wait's read
       // The second wait saw the fd readable but left the batch it had not taken, and the arena.
       expect(r.held).toEqual({ mask: 1, count: r.firstCount, arenaUntouched: true });
-      const replies = r.batches
-        .flat()
-        .map((h) => parseIcmp(Buffer.from(h, 'hex')))
-        .filter((p) => p !== null && p.type === 0 && p.ident === 0x5754);
-      expect(replies.map((p) => p!.seq).sort((x, y) => x - y)).toEqual([
-        0, 1, 2, 3, 4, 5, 6, 7, 100, 101, 102, 103,
-      ]);
-      for (const p of replies) expect(p).toMatchObject({ ipChecksumOk: true, icmpChecksumOk: true });
-      expect([...replies[0]!.payload]).toEqual([...payload]);
+      expectEchoReplies(r.batches, 0x5754, [0, 1, 2, 3, 4, 5, 6, 7, 100, 101, 102, 103], payload);
       await d.ok({ op: 'close' });
       await d.ok({ op: 'exit' });
     });
@@ -235,15 +238,7 @@ describe('tun device in a network namespace', () => {
       expect(r.firstCount).toBeGreaterThanOrEqual(1);
       expect(r.firstIntact).toBe(true);
       expect(r.held).toEqual({ count: r.firstCount, arenaUntouched: true });
-      const replies = r.batches
-        .flat()
-        .map((h) => parseIcmp(Buffer.from(h, 'hex')))
-        .filter((p) => p !== null && p.type === 0 && p.ident === 0x5755);
-      expect(replies.map((p) => p!.seq).sort((x, y) => x - y)).toEqual([
-        0, 1, 2, 3, 4, 5, 6, 7, 200, 201, 202, 203,
-      ]);
-      for (const p of replies) expect(p).toMatchObject({ ipChecksumOk: true, icmpChecksumOk: true });
-      expect([...replies[0]!.payload]).toEqual([...payload]);
+      expectEchoReplies(r.batches, 0x5755, [0, 1, 2, 3, 4, 5, 6, 7, 200, 201, 202, 203], payload);
       await d.ok({ op: 'close' });
       await d.ok({ op: 'exit' });
     });

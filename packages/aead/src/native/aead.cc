@@ -2,8 +2,8 @@
 // addon links no libcrypto). AES-256-GCM keys go to OpenSSL's GCM mode with its AES-NI functions
 // directly (aes_gcm_direct.h: a small footprint for packets on cold caches) when the process has
 // them; otherwise, and for ChaCha20-Poly1305, one EVP_CIPHER_CTX per key slot and direction,
-// keyed once. Each packet only sets its nonce. All Nebula framing (meta layout, nonce from the header) is
-// decided in TypeScript's contract; this file only bounds-checks and calls EVP.
+// keyed once. Each packet only sets its nonce. All Nebula framing (meta layout, nonce from the
+// header) is decided in TypeScript's contract; this file only bounds-checks and calls OpenSSL.
 //
 // Per packet i: meta[3i] = slot, meta[3i+1] = header offset, meta[3i+2] = length
 // (plaintext for seal, ciphertext+tag for open). AD = the 16 header bytes; nonce = 00000000 ‖
