@@ -103,15 +103,23 @@ struct NativeSend {
 // answers a write inside it: an ICMP echo reply, a TCP ACK). `*result` holds the count until the
 // caller takes the batch and sets it back to -1; until then the read is not run again, so a
 // batch not yet taken is never overwritten.
+//
+// A result with a second entry lets the caller lower the count per call: result[1] in 1..max-1
+// reads at most that many. A tun batch read stops only at EAGAIN, so the lone packet of an idle
+// link is sent one read() sooner when the caller asks for one: the empty read that proves the
+// queue drained then comes after the packet left, not before.
 struct ChainedRead {
   NativeRead* read = nullptr;
   uint32_t max = 0;
   int64_t cap = 0;
   int32_t* result = nullptr;
+  const int32_t* limit = nullptr;
 
   void RunOn(int fd) const {
     if (read == nullptr || *result >= 0) return;
-    int64_t n = read->read(read->state, fd, max, cap);
+    uint32_t count = max;
+    if (limit != nullptr && *limit > 0 && static_cast<uint32_t>(*limit) < max) count = static_cast<uint32_t>(*limit);
+    int64_t n = read->read(read->state, fd, count, cap);
     *result = n >= 0 ? static_cast<int32_t>(n) : -1;
   }
 };
@@ -186,7 +194,7 @@ inline bool ParseChainedRead(Napi::Env env, const char* who, const Napi::Value& 
     return false;
   }
   pins->Keep(read);
-  *out = ChainedRead{r, static_cast<uint32_t>(m), c, res};
+  *out = ChainedRead{r, static_cast<uint32_t>(m), c, res, resultLen >= 2 ? res + 1 : nullptr};
   *res = -1;
   return true;
 }

@@ -30,7 +30,8 @@ export interface ChainedRead {
   /**
    * result[0]: the count of the batch the call last read (>= 0), or -1. The caller takes the
    * batch and sets result[0] back to -1; until then the read is not run again, so nothing is
-   * overwritten.
+   * overwritten. result[1], when the array has it: 1..max-1 reads at most that many this time
+   * (read on each run, so the caller can change it between calls); 0 or more reads up to max.
    */
   readonly result: Int32Array;
 }

@@ -212,8 +212,13 @@ export class Routine {
   /** Run-to-completion mode (startBlocking): readiness comes from the loop, not from pollers. */
   private blocking: BlockingIo | null = null;
   private wait: ((timeoutMs: number) => number) | null = null;
-  /** [0]: packets a wait already read into the inside / outside arena (see PreRead), or -1. */
-  private readonly tunPreRead = new Int32Array([-1]);
+  /**
+   * [0]: packets a wait already read into the inside / outside arena (see PreRead), or -1.
+   * tunPreRead[1]: how many packets the next pre-read of tun may take (ChainedRead's limit): 1
+   * while the link is idle, so a lone packet goes to encryption before the read that finds the
+   * queue empty; 0 (a full batch) once a drain took more than one.
+   */
+  private readonly tunPreRead = new Int32Array([-1, 1]);
   private readonly udpPreRead = new Int32Array([-1]);
   /**
    * Blocking mode: the last drain stopped at MAX_ROUNDS full batches. Go on without waiting: a
@@ -554,20 +559,34 @@ export class Routine {
     this.inBacklog = false;
     const max = this.inOffsets.length;
     const pre = this.tunPreRead;
+    let taken = 0;
+    let drained = false;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       // A batch the wait read first is taken before anything reads into the arena again (this is
       // also reached from the udp side, after it wrote to tun).
       let n = pre[0]!;
-      if (n >= 0) pre[0] = -1;
-      else n = this.tunRead(max, PAYLOAD_CAPACITY);
-      if (n <= 0) return;
+      let asked = max;
+      if (n >= 0) {
+        pre[0] = -1;
+        if (pre[1]! > 0) asked = pre[1]!;
+      } else n = this.tunRead(max, PAYLOAD_CAPACITY);
+      if (n <= 0) {
+        drained = true;
+        break;
+      }
+      taken += n;
       try {
         this.inside(n);
       } catch (e) {
         this.fault('inside', e);
       }
-      if (n < max) return;
+      if (n < asked) {
+        drained = true;
+        break;
+      }
     }
+    if (taken > 0) pre[1] = taken === 1 ? 1 : 0;
+    if (drained) return;
     // Still readable, or segments left over in the queue that no readiness will report: continue
     // after timers and I/O callbacks had their turn, or in the blocking loop's next pass.
     if (this.blocking !== null) {

@@ -429,6 +429,60 @@ describe('routine run-to-completion loop (startBlocking)', () => {
     a.routine.stop();
   });
 
+  it('asks its tun pre-read for one packet while idle (a lone packet goes out before the read that finds tun empty), for a full batch once a drain took more', async () => {
+    let a: Side | null = null;
+    const io = scriptedIo(() => a!);
+    // As native-common's preReads, result[1] included: 1..max-1 caps the count, 0 means max.
+    const run = (pre: PreRead) => {
+      if (pre.result[0]! >= 0) return;
+      const limit = pre.result[1] ?? 0;
+      pre.result[0] = pre.read(limit > 0 && limit < pre.max ? limit : pre.max, pre.slotCapacity);
+    };
+    const withRead = Object.assign(io, {
+      waitWithReads: (tun: PreRead, udp: PreRead) => (t: number) => {
+        const mask = io.wait(t);
+        if (mask & 1) run(udp);
+        if (mask & 2) run(tun);
+        return mask;
+      },
+    });
+    a = side('a', 'native', {}, withRead);
+    const b = side('b', 'native');
+    connect(a, b, 'aes');
+    const log: string[] = [];
+    const read = a.tun.read.bind(a.tun);
+    a.tun.read = (buf, offsets, lengths, max) => {
+      const n = read(buf, offsets, lengths, max);
+      log.push(`read ${max}: ${n} after ${a!.udp.sent.length} sent`);
+      return n;
+    };
+    const burst = async (seqs: number[]): Promise<void> => {
+      const want = a!.udp.sent.length + seqs.length;
+      a!.tun.toRead.push(...seqs.map((n) => icmp('203.0.113.1', '203.0.113.2', n)));
+      await until(() => a!.udp.sent.length === want, 'the burst to be sent');
+      // The drain's last read, if any, follows in the same pass.
+      for (let i = 0; i < 5; i++) await turn();
+    };
+    await burst([1]);
+    expect(log.splice(0)).toEqual(['read 1: 1 after 0 sent', 'read 16: 0 after 1 sent']);
+    const twenty = [...Array(20).keys()].map((i) => 10 + i);
+    await burst(twenty);
+    expect(log.splice(0)).toEqual([
+      'read 1: 1 after 1 sent',
+      'read 16: 16 after 2 sent',
+      'read 16: 3 after 18 sent',
+    ]);
+    // The drain took more than one: the next pre-read is a full batch, and after a lone packet
+    // again a single one.
+    await burst([40]);
+    expect(log.splice(0)).toEqual(['read 16: 1 after 21 sent']);
+    await burst([41]);
+    expect(log.splice(0)).toEqual(['read 1: 1 after 22 sent', 'read 16: 0 after 23 sent']);
+    for (const { pkt } of a.udp.sent) b.udp.deliver(pkt, ADDR_A);
+    expect(b.tun.written).toEqual([1, ...twenty, 40, 41].map((n) => icmp('203.0.113.1', '203.0.113.2', n)));
+    a.routine.stop();
+  });
+
   it('counts a failing wait as a handler error and keeps going', async () => {
     let a: Side | null = null;
     const io = scriptedIo(() => a!);

@@ -326,6 +326,43 @@ describe('control path, buffers, meminfo, close', () => {
     expect(result[0]).toBe(-1);
   });
 
+  it('a pre-read takes at most result[1] datagrams, read anew on each wait, and all once it is 0', () => {
+    // Without GRO each datagram stays in the socket's queue until read, so each wait sees it.
+    const rx = sock({ host: '127.0.0.1', gro: false });
+    const tx = sock({ host: '127.0.0.1' });
+    const inSlots = createSlots(16);
+    const recv = rx.bindRecv(inSlots.buf, inSlots.offsets, inSlots.lengths, inSlots.addrs);
+    const result = new Int32Array([-1, 1]);
+    const wait = bindWaitReadable([rx.fd], [{ index: 0, read: recv, max: 16, slotCapacity: 9000, result }]);
+    const out = createSlots(8);
+    for (let i = 0; i < 6; i++) {
+      out.buf[out.offsets[i]!] = 40 + i;
+      out.lengths[i] = 60;
+      parseAddr(`127.0.0.1:${rx.port}`, out.addrs, i);
+    }
+    expect(tx.sendBatch(out.buf, out.offsets, out.lengths, out.addrs, 6)).toBe(6);
+    const firsts = (): number[] => {
+      const n = result[0]!;
+      result[0] = -1;
+      return [...Array(Math.max(n, 0)).keys()].map((i) => inSlots.buf[inSlots.offsets[i]!]!);
+    };
+    expect(wait(2000)).toBe(1);
+    expect(firsts()).toEqual([40]);
+    result[1] = 2;
+    expect(wait(2000)).toBe(1);
+    expect(firsts()).toEqual([41, 42]);
+    // 0 and anything at or above max mean the whole batch.
+    result[1] = 0;
+    const rest: number[] = [];
+    for (let i = 0; i < 20 && rest.length < 3; i++) {
+      wait(500);
+      rest.push(...firsts());
+    }
+    expect(rest).toEqual([43, 44, 45]);
+    rx.close();
+    tx.close();
+  });
+
   it('close is idempotent and later use fails with ERR_UDP_CLOSED', () => {
     const s = openUdpSocket({ host: '127.0.0.1' });
     const slots = createSlots(1);
