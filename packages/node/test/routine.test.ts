@@ -325,6 +325,29 @@ describe('routine run-to-completion loop (startBlocking)', () => {
     return io;
   }
 
+  /**
+   * As native-common's preReads: a wait that finds tun or UDP readable reads the batch itself,
+   * at most result[1] packets when that is 1..max-1, never over a batch not taken.
+   */
+  function withPreReads<T extends ReturnType<typeof scriptedIo>>(io: T) {
+    const run = (pre: PreRead) => {
+      if (pre.result[0]! >= 0) return;
+      const limit = pre.result[1] ?? 0;
+      pre.result[0] = pre.read(limit > 0 && limit < pre.max ? limit : pre.max, pre.slotCapacity);
+      withRead.preReads++;
+    };
+    const withRead = Object.assign(io, {
+      preReads: 0,
+      waitWithReads: (tun: PreRead, udp: PreRead) => (t: number) => {
+        const mask = io.wait(t);
+        if (mask & 1) run(udp);
+        if (mask & 2) run(tun);
+        return mask;
+      },
+    });
+    return withRead;
+  }
+
   it('carries packets both ways with no readiness callback registered', async () => {
     let a: Side | null = null;
     const io = scriptedIo(() => a!);
@@ -394,35 +417,20 @@ describe('routine run-to-completion loop (startBlocking)', () => {
 
   it('takes the batches its wait already read before anything reads tun or UDP again', async () => {
     let a: Side | null = null;
-    const io = scriptedIo(() => a!);
-    let preReads = 0;
-    // As native-common's preReads: a wait that finds tun or UDP readable reads the batch itself.
-    const run = (pre: PreRead) => {
-      if (pre.result[0]! >= 0) return;
-      pre.result[0] = pre.read(pre.max, pre.slotCapacity);
-      preReads++;
-    };
-    const withRead = Object.assign(io, {
-      waitWithReads: (tun: PreRead, udp: PreRead) => (t: number) => {
-        const mask = io.wait(t);
-        if (mask & 1) run(udp);
-        if (mask & 2) run(tun);
-        return mask;
-      },
-    });
-    a = side('a', 'native', {}, withRead);
+    const io = withPreReads(scriptedIo(() => a!));
+    a = side('a', 'native', {}, io);
     const b = side('b', 'native');
     connect(a, b, 'aes');
     a.tun.toRead.push(icmp('203.0.113.1', '203.0.113.2', 20));
     await until(() => a!.udp.sent.length === 1, 'a to send the batch its wait read');
-    expect(preReads).toBe(1);
+    expect(io.preReads).toBe(1);
     // udp and tun readable in one wait: the udp side writes tun, then reads tun itself, and must
     // take the wait's batch first: nothing lost, nothing sent twice, order kept.
     b.tun.inject(icmp('203.0.113.2', '203.0.113.1', 21));
     a.udp.inbox.push({ pkt: b.udp.sent[0]!.pkt, from: ADDR_B });
     a.tun.toRead.push(icmp('203.0.113.1', '203.0.113.2', 22), icmp('203.0.113.1', '203.0.113.2', 23));
     await until(() => a!.udp.sent.length === 3 && a!.tun.written.length === 1, 'both directions');
-    expect(preReads).toBe(3);
+    expect(io.preReads).toBe(3);
     expect(a.tun.written).toEqual([icmp('203.0.113.2', '203.0.113.1', 21)]);
     for (const { pkt } of a.udp.sent) b.udp.deliver(pkt, ADDR_A);
     expect(b.tun.written).toEqual([20, 22, 23].map((n) => icmp('203.0.113.1', '203.0.113.2', n)));
@@ -431,22 +439,7 @@ describe('routine run-to-completion loop (startBlocking)', () => {
 
   it('asks its tun pre-read for one packet while idle (a lone packet goes out before the read that finds tun empty), for a full batch once a drain took more', async () => {
     let a: Side | null = null;
-    const io = scriptedIo(() => a!);
-    // As native-common's preReads, result[1] included: 1..max-1 caps the count, 0 means max.
-    const run = (pre: PreRead) => {
-      if (pre.result[0]! >= 0) return;
-      const limit = pre.result[1] ?? 0;
-      pre.result[0] = pre.read(limit > 0 && limit < pre.max ? limit : pre.max, pre.slotCapacity);
-    };
-    const withRead = Object.assign(io, {
-      waitWithReads: (tun: PreRead, udp: PreRead) => (t: number) => {
-        const mask = io.wait(t);
-        if (mask & 1) run(udp);
-        if (mask & 2) run(tun);
-        return mask;
-      },
-    });
-    a = side('a', 'native', {}, withRead);
+    a = side('a', 'native', {}, withPreReads(scriptedIo(() => a!)));
     const b = side('b', 'native');
     connect(a, b, 'aes');
     const log: string[] = [];

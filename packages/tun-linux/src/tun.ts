@@ -278,7 +278,8 @@ export class TunQueue {
    * `bindRead`), each write is followed in the same native call by that read, when its last batch
    * has been taken (`thenRead.result[0]` < 0): what the kernel answered inside the write (an ICMP
    * echo reply, a TCP ACK) is then read without another call from JS. The count lands in
-   * `result[0]`, -1 if the read failed (a plain read reports the error).
+   * `result[0]`, -1 if the read failed (a plain read reports the error); `result[1]`, if
+   * present, caps the count per call (see ChainedRead).
    */
   bindWrite(
     buf: Uint8Array,

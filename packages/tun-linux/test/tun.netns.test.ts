@@ -50,6 +50,20 @@ interface RouteInfo {
 }
 
 /** The echo replies (type 0, `ident`) among hex packets read in batches: every seq once, checksums valid, payload intact. */
+/**
+ * One configured queue (203.0.113.1/24) and echo requests to it from 203.0.113.2, as hex, with
+ * `ident` and a `payloadLen`-byte payload.
+ */
+async function openEchoQueue(name: string, tso: boolean, ident: number, payloadLen: number) {
+  const { d } = setup();
+  await d.ok({ op: 'open', opts: { name, queues: 1, tso } });
+  await d.ok({ op: 'configure', opts: { vpnIp: '203.0.113.1', prefixLen: 24 } });
+  const payload = Uint8Array.from({ length: payloadLen }, (_, i) => (i * 7) & 0xff);
+  const echo = (seq: number): string =>
+    Buffer.from(icmpEcho('203.0.113.2', '203.0.113.1', ident, seq, payload)).toString('hex');
+  return { d, payload, echo };
+}
+
 function expectEchoReplies(batches: string[][], ident: number, seqs: number[], payload: Uint8Array): void {
   const replies = batches
     .flat()
@@ -183,13 +197,7 @@ describe('tun device in a network namespace', () => {
 
   for (const tso of [false, true])
     it(`a blocking wait runs the bound read itself and never overwrites a batch not taken (${tso ? 'TSO' : 'plain'} queue)`, async () => {
-      const { d } = setup();
-      const name = tso ? 'nt5' : 'nt4';
-      await d.ok({ op: 'open', opts: { name, queues: 1, tso } });
-      await d.ok({ op: 'configure', opts: { vpnIp: '203.0.113.1', prefixLen: 24 } });
-      const payload = Uint8Array.from({ length: 40 }, (_, i) => i * 5);
-      const echo = (seq: number) =>
-        Buffer.from(icmpEcho('203.0.113.2', '203.0.113.1', 0x5754, seq, payload)).toString('hex');
+      const { d, payload, echo } = await openEchoQueue(tso ? 'nt5' : 'nt4', tso, 0x5754, 40);
       const first = Array.from({ length: 8 }, (_, i) => echo(i));
       const second = Array.from({ length: 4 }, (_, i) => echo(100 + i));
       const r = await d.ok<{
@@ -213,13 +221,7 @@ describe('tun device in a network namespace', () => {
 
   for (const tso of [false, true])
     it(`a bound write reads what the kernel answered inside it, never over a batch not taken (${tso ? 'TSO' : 'plain'} queue)`, async () => {
-      const { d } = setup();
-      const name = tso ? 'nt7' : 'nt6';
-      await d.ok({ op: 'open', opts: { name, queues: 1, tso } });
-      await d.ok({ op: 'configure', opts: { vpnIp: '203.0.113.1', prefixLen: 24 } });
-      const payload = Uint8Array.from({ length: 48 }, (_, i) => i * 7);
-      const echo = (seq: number) =>
-        Buffer.from(icmpEcho('203.0.113.2', '203.0.113.1', 0x5755, seq, payload)).toString('hex');
+      const { d, payload, echo } = await openEchoQueue(tso ? 'nt7' : 'nt6', tso, 0x5755, 48);
       const r = await d.ok<{
         written: number;
         firstCount: number;
