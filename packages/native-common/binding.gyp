@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "native_common",
-      "sources": ["src/native/addon.cc", "src/native/wait.cc", "src/native/sched.cc"],
+      "sources": ["src/native/addon.cc", "src/native/wait.cc", "src/native/sched.cc", "src/native/packet_pair.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "include"

@@ -37,10 +37,17 @@ export function tcpAck(p: FirewallPacket): number {
   return (b[t + 8]! << 24) | (b[t + 9]! << 16) | (b[t + 10]! << 8) | b[t + 11]!;
 }
 
+/**
+ * A packet to parse into. The addresses start as -0, a double to V8: they hold uint32s, and half of
+ * those (128.0.0.0 and up: 192.168/16, 203.0.113/24) are doubles too. A field that started as a
+ * small integer would change representation at the first such address, giving the object a new map
+ * and throwing away the code compiled for the old one (the node's data-path warm-up, its first
+ * packets). -0 is 0 to every comparison, `>>> 0` and `| 0`.
+ */
 export function newFirewallPacket(): FirewallPacket {
   return {
-    localIp: 0,
-    remoteIp: 0,
+    localIp: -0,
+    remoteIp: -0,
     localPort: 0,
     remotePort: 0,
     protocol: 0,

@@ -7,6 +7,7 @@ export type NodeErrorCode =
   | 'ERR_NODE_TUN'
   | 'ERR_NODE_UDP'
   | 'ERR_NODE_WORKER'
+  | 'ERR_NODE_WARMUP'
   | 'ERR_NODE_RELOAD';
 
 export class NodeError extends Error {

@@ -37,3 +37,4 @@ export {
   SLOT_SIZE,
 } from './routine.js';
 export { allocateTunnelTable, COUNTER_LIMIT, TunnelTable } from './tunnel-table.js';
+export { WARMUP_MS, type WarmupOptions, type WarmupReport, warmDataPath } from './warmup.js';

@@ -231,7 +231,12 @@ export class Routine {
   private watchdog: ReturnType<typeof setInterval> | null = null;
   /** Exceptions caught in the readable handlers (also summed in Stat.HandlerErrors). */
   handlerErrors = 0;
-  private lastHealthCheck = 0;
+  /**
+   * Times from Date.now(), so doubles from the start (-Infinity: never): a field that starts as a
+   * small integer changes representation at its first timestamp, which gives the object a new map
+   * and deoptimises code compiled for the old one (the warm-up's, see warmup.ts).
+   */
+  private lastHealthCheck = Number.NEGATIVE_INFINITY;
   /**
    * Whether the logger takes debug lines, read once per health check rather than per batch:
    * pino's isLevelEnabled goes through the logger's prototype chain, generic property loads that
@@ -244,7 +249,7 @@ export class Routine {
   private gsoOffLogged = false;
   private gsoLimitLogged = false;
   private mergeOffLogged = false;
-  private lastFaultLog = 0;
+  private lastFaultLog = Number.NEGATIVE_INFINITY;
   private faultsSinceLog = 0;
 
   constructor(deps: RoutineDeps) {
@@ -346,7 +351,7 @@ export class Routine {
    * thread back to its event loop when the wakeup fires (a control-path message is waiting), on
    * timeout (timers), and every BLOCKING_WAKES_PER_TURN wakes.
    */
-  startBlocking(io: BlockingIo): void {
+  startBlocking(io: BlockingIo, options: { readonly loop?: boolean } = {}): void {
     if (this.running) return;
     this.running = true;
     this.blocking = io;
@@ -360,38 +365,22 @@ export class Routine {
         },
         { read: this.udpRecv, max: this.outOffsets.length, slotCapacity: SLOT_SIZE, result: this.udpPreRead },
       ) ?? io.wait;
-    setImmediate(this.runBlocking);
+    // `loop: false`: the caller drives turn() itself (the data-path warm-up, two routines on one thread).
+    if (options.loop !== false) setImmediate(this.runBlocking);
   }
 
   private readonly runBlocking = (): void => {
     const io = this.blocking!;
-    const wait = this.wait!;
     for (let wakes = 0; wakes < BLOCKING_WAKES_PER_TURN; wakes++) {
       if (!this.running) return;
       const backlog = this.inBacklog || this.outBacklog;
       let ready: number;
       try {
-        ready = wait(backlog ? 0 : BLOCKING_WAIT_MS);
+        ready = this.turn(backlog ? 0 : BLOCKING_WAIT_MS);
       } catch (e) {
         this.fault('wait', e);
         setTimeout(this.runBlocking, BLOCKING_RETRY_MS);
         return;
-      }
-      // Called directly rather than through guard(): a call the compiler can inline, which the
-      // first packet after an idle stretch, run on cold caches, notices.
-      if (ready & io.udpBit || this.outBacklog) {
-        try {
-          this.onUdpReadable();
-        } catch (e) {
-          this.fault('udp', e);
-        }
-      }
-      if (ready & io.tunBit || this.inBacklog) {
-        try {
-          this.onTunReadable();
-        } catch (e) {
-          this.fault('tun', e);
-        }
       }
       if (ready === 0 && !backlog) break;
       if (ready & io.wakeupBit) {
@@ -407,6 +396,32 @@ export class Routine {
     this.checkHealth(Date.now());
     setImmediate(this.runBlocking);
   };
+
+  /**
+   * One wake of the run-to-completion loop (after startBlocking): waits up to `timeoutMs` and
+   * handles what is readable, and any backlog. Returns the wait's bits; a failed wait throws.
+   */
+  turn(timeoutMs: number): number {
+    const io = this.blocking!;
+    const ready = this.wait!(timeoutMs);
+    // Called directly rather than through guard(): a call the compiler can inline, which the
+    // first packet after an idle stretch, run on cold caches, notices.
+    if (ready & io.udpBit || this.outBacklog) {
+      try {
+        this.onUdpReadable();
+      } catch (e) {
+        this.fault('udp', e);
+      }
+    }
+    if (ready & io.tunBit || this.inBacklog) {
+      try {
+        this.onTunReadable();
+      } catch (e) {
+        this.fault('tun', e);
+      }
+    }
+    return ready;
+  }
 
   /**
    * What the kernel refused since the last look, from the socket's and the queue's own counters

@@ -28,6 +28,9 @@ const F_OUT = 13;
 const F_CIPHER = 14;
 const F_GEN = 15;
 
+/** The slot's cipher word. */
+export const CIPHER_CODE: Readonly<Record<'aes' | 'chachapoly', number>> = { aes: 0, chachapoly: 1 };
+
 export const STATE_FREE = 0;
 export const STATE_READY = 1;
 

@@ -27,6 +27,8 @@ export interface WorkerRoutinesOptions {
   readonly table: TunnelTable;
   readonly settingsFor: (i: number) => RoutineSettings;
   readonly aead: 'native' | 'node';
+  /** Warm each worker's data path before it starts (warmup.ts). */
+  readonly warmup: boolean;
   readonly logger: Logger;
   readonly firewallShared: () => FirewallShared;
   readonly onPort: (port: number) => void;
@@ -86,6 +88,8 @@ export const WorkerRoutines = {
             reusePort: true,
           },
           aead: o.aead,
+          cipher: cfg.cipher,
+          warmup: o.warmup,
           logLevel: log.level,
           wakeupFd: wakeup?.fd ?? -1,
         };

@@ -33,6 +33,10 @@ export interface WorkerInit {
     readonly reusePort: boolean;
   };
   readonly aead: 'native' | 'node';
+  /** `cipher`: what the warm-up seals with. */
+  readonly cipher: Cipher;
+  /** Warm the data path before the routine starts (warmup.ts). */
+  readonly warmup: boolean;
   readonly logLevel: string;
   /** eventfd the main thread signals after each message it posts (for the blocking loop), or -1. */
   readonly wakeupFd: number;

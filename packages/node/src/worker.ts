@@ -7,16 +7,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createBatchAead } from '@nebula-ts/aead';
 import { Conntrack, ConntrackCache, FirewallPeer } from '@nebula-ts/firewall';
-import { bindWaitReadable, drainEventFd, hasNativeRead } from '@nebula-ts/native-common';
 import { openTunQueue } from '@nebula-ts/tun-linux';
 import { openUdpSocket } from '@nebula-ts/udp';
 import { pino } from 'pino';
-import { ADDR_WORDS } from './addr.js';
+import { blockingIoFor } from './blocking-io.js';
 import { DisabledTun } from './disabled-tun.js';
 import { buildFirewall } from './firewall-adapter.js';
 import type { TunQueueLike, UdpSocketLike } from './internal/io-types.js';
-import { type ControlSink, Routine } from './routine.js';
+import { PostingSink } from './posting-sink.js';
+import { Routine } from './routine.js';
 import { STAT_WORDS, Stat, TunnelTable } from './tunnel-table.js';
+import { warmDataPath } from './warmup.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
@@ -34,6 +35,10 @@ const log = pino(
 );
 
 try {
+  // First, before this thread builds any object of its own data path: those then have the maps
+  // the warm-up's code was compiled for (see warmup.ts).
+  const blocking = init.tunFd >= 0 && init.wakeupFd >= 0;
+  if (blocking && init.warmup) warmUp();
   const table = new TunnelTable(init.table);
   const conntrack = Conntrack.fromShared(init.firewall.conntrack);
   let firewall = buildFirewall(init.firewall, conntrack);
@@ -50,24 +55,7 @@ try {
   const tun: TunQueueLike = tunQueue ?? new DisabledTun(table.stats, init.index);
   const aead = createBatchAead(init.aead);
 
-  const copyAddr = (addrs: Uint32Array, i: number): Uint32Array =>
-    addrs.slice(i * ADDR_WORDS, i * ADDR_WORDS + ADDR_WORDS);
-  const sink: ControlSink = {
-    controlPacket(routine, buf, off, len, addrs, i) {
-      const pkt = buf.slice(off, off + len);
-      post({ op: 'control', routine, pkt, addr: copyAddr(addrs, i) }, [pkt.buffer as ArrayBuffer]);
-    },
-    needTunnel(vpnIp, buf, off, len) {
-      const pkt = buf.slice(off, off + len);
-      post({ op: 'need', vpnIp, pkt }, [pkt.buffer as ArrayBuffer]);
-    },
-    roamed(slot, addrs, i) {
-      post({ op: 'roam', slot, addr: copyAddr(addrs, i) });
-    },
-    exhausted(slot) {
-      post({ op: 'exhausted', slot });
-    },
-  };
+  const sink = new PostingSink(post);
 
   const routine = new Routine({
     settings: init.settings,
@@ -140,27 +128,30 @@ try {
   });
   // This thread has nothing to do but this routine: it blocks in poll() on its fds (see
   // Routine.startBlocking). The in-memory device of tun.disabled has no fd: pollers then.
-  if (tunQueue !== null && init.wakeupFd >= 0) {
-    const wakeupFd = init.wakeupFd;
-    const fds = [udp.fd, tunQueue.fd, wakeupFd];
-    routine.startBlocking({
-      wait: bindWaitReadable(fds),
-      waitWithReads: (tunRead, udpRecv) => {
-        const reads = [
-          { index: 1, ...tunRead },
-          { index: 0, ...udpRecv },
-        ].filter((r) => hasNativeRead(r.read));
-        return reads.length > 0 ? bindWaitReadable(fds, reads) : undefined;
-      },
-      udpBit: 1,
-      tunBit: 2,
-      wakeupBit: 4,
-      drainWakeup: () => drainEventFd(wakeupFd),
-    });
+  if (tunQueue !== null && blocking) {
+    routine.startBlocking(blockingIoFor(udp.fd, tunQueue.fd, init.wakeupFd));
   } else {
     routine.start();
   }
   post({ op: 'ready', port: udp.port });
 } catch (e) {
   post({ op: 'error', message: e instanceof Error ? e.message : String(e) });
+}
+
+/** The data path's warm-up (warmup.ts); a node that cannot have one runs without it. */
+function warmUp(): void {
+  try {
+    const r = warmDataPath({
+      settings: init.settings,
+      firewall: init.firewall,
+      tso: init.tunTso,
+      udpHost: init.udp.host,
+      aead: init.aead,
+      cipher: init.cipher,
+      logger: log,
+    });
+    log.debug({ passes: r.passes, delivered: r.delivered, ms: r.ms }, 'Data path warmed up');
+  } catch (e) {
+    log.info({ err: e instanceof Error ? e.message : String(e) }, 'Data path warm-up skipped');
+  }
 }

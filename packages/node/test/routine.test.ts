@@ -129,6 +129,7 @@ function side(
   extra: Partial<RoutineSettings> = {},
   blocking: BlockingIo | null = null,
   logger: unknown = silent,
+  loop = true,
 ): Side {
   const table = new TunnelTable(allocateTunnelTable(8, 1));
   const tun = new FakeTun();
@@ -163,7 +164,7 @@ function side(
     logger: logger as never,
     firewall: ALLOW,
   });
-  if (blocking) routine.startBlocking(blocking);
+  if (blocking) routine.startBlocking(blocking, { loop });
   else routine.start();
   return { routine, tun, udp, table, control, need };
 }
@@ -364,6 +365,30 @@ describe('routine run-to-completion loop (startBlocking)', () => {
     a.udp.inbox.push({ pkt: b.udp.sent[0]!.pkt, from: ADDR_B });
     await until(() => a!.tun.written.length === 1, 'a to write tun');
     expect(a.tun.written).toEqual([icmp('203.0.113.2', '203.0.113.1', 20)]);
+    a.routine.stop();
+  });
+
+  it('with loop: false runs nothing by itself; each turn() is one wait and what it found', async () => {
+    let a: Side | null = null;
+    const io = scriptedIo(() => a!);
+    a = side('a', 'native', {}, io, silent, false);
+    const b = side('b', 'native');
+    connect(a, b, 'aes');
+    a.tun.toRead.push(icmp('203.0.113.1', '203.0.113.2', 20));
+    await turn();
+    await turn();
+    expect(io.waits).toBe(0);
+    expect(a.routine.turn(0)).toBe(2);
+    expect(io.waits).toBe(1);
+    expect(a.udp.sent.length).toBe(1);
+    a.udp.inbox.push({ pkt: Buffer.alloc(4), from: ADDR_B }); // a runt: read, then dropped
+    expect(a.routine.turn(0)).toBe(1);
+    expect(a.udp.inbox.length).toBe(0);
+    expect(a.routine.turn(0)).toBe(0);
+    expect(io.waits).toBe(3);
+    // A failing wait reaches whoever drives turn() (the loop counts it and retries).
+    io.fail = 1;
+    expect(() => a!.routine.turn(0)).toThrow(/EINTR-like/);
     a.routine.stop();
   });
 

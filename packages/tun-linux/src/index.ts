@@ -25,6 +25,7 @@ export { probeCapabilities, type TunCapabilities } from './probe.js';
 export {
   type OpenTunOptions,
   type OpenTunQueueOptions,
+  openPacketQueue,
   openTun,
   openTunQueue,
   type ReadableCallback,

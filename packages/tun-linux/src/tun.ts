@@ -598,3 +598,18 @@ export function openTunQueue(target: string | number, options: OpenTunQueueOptio
   const offloads = tso ? TSO_OFFLOADS : offloadFlags(options.offloads);
   return attach(name, vnetHdr, offloads, -1, tso);
 }
+
+/**
+ * A queue over one end of a message socket pair (`@nebula-ts/native-common`'s PacketPair) instead
+ * of a tun device: the same class, batch calls and TSO handling, with the pair's other end playing
+ * the kernel (with `tso`, every message carries a 10-byte virtio_net_hdr, as on the device). For
+ * exercising a data path without a device: the node's warm-up, tests. The queue owns the fd.
+ */
+export function openPacketQueue(
+  fd: number,
+  options: { readonly tso?: boolean; readonly name?: string } = {},
+): TunQueue {
+  if (!Number.isInteger(fd) || fd < 0) throw new RangeError(`fd must be a non-negative integer, got ${fd}`);
+  const tso = options.tso === true;
+  return new TunQueue(fd, options.name ?? `packet-queue-${fd}`, -1, tso, true, tso);
+}

@@ -1,4 +1,5 @@
-// native_common.node: the blocking fd wait and eventfd (wait.cc) and thread scheduling (sched.cc).
+// native_common.node: the blocking fd wait and eventfd (wait.cc), thread scheduling (sched.cc)
+// and packet socket pairs (packet_pair.cc).
 #include "register.h"
 
 namespace {
@@ -6,6 +7,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nebula::RegisterWait(env, exports);
   nebula::RegisterSched(env, exports);
+  nebula::RegisterPacketPair(env, exports);
   return exports;
 }
 

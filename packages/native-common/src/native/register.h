@@ -7,5 +7,6 @@ namespace nebula {
 
 void RegisterWait(Napi::Env env, Napi::Object exports);
 void RegisterSched(Napi::Env env, Napi::Object exports);
+void RegisterPacketPair(Napi::Env env, Napi::Object exports);
 
 }  // namespace nebula
