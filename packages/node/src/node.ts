@@ -64,7 +64,7 @@ import type { BatchAead, TunQueueLike, UdpSocketLike } from './internal/io-types
 import { LighthouseAdapter, type RawConfig } from './lighthouse-adapter.js';
 import { NodeMetrics } from './metrics.js';
 import { type ControlSink, Routine, type RoutineSettings } from './routine.js';
-import { allocateTunnelTable, CIPHER_CODE, STATE_READY, Stat, TunnelTable } from './tunnel-table.js';
+import { allocateTunnelTable, STATE_READY, Stat, TunnelTable } from './tunnel-table.js';
 import { WorkerRoutines } from './worker-host.js';
 
 export interface NebulaNodeOptions {
@@ -907,10 +907,7 @@ export class NebulaNode {
     h.slot = slot;
     this.slotHosts[slot] = h;
     const t = this.table;
-    // "complete" sets the send counter to 2: the first transport packet carries 3.
-    t.init(slot, h.vpnIp, h.localIndex, h.remoteIndex, CIPHER_CODE[h.cipher], 2);
-    t.resetWindow(slot);
-    t.writeAddr(slot, h.remote);
+    t.establish(slot, h.vpnIp, h.localIndex, h.remoteIndex, h.cipher, h.remote);
     this.links.install(slot, h);
     t.activate(slot);
     h.ready = true;

@@ -29,7 +29,7 @@ const F_CIPHER = 14;
 const F_GEN = 15;
 
 /** The slot's cipher word. */
-export const CIPHER_CODE: Readonly<Record<'aes' | 'chachapoly', number>> = { aes: 0, chachapoly: 1 };
+const CIPHER_CODE: Readonly<Record<'aes' | 'chachapoly', number>> = { aes: 0, chachapoly: 1 };
 
 export const STATE_FREE = 0;
 export const STATE_READY = 1;
@@ -226,6 +226,24 @@ export class TunnelTable {
     t[b + F_OUT] = 0;
     t[b + F_CIPHER] = cipher;
     Atomics.add(t, b + F_GEN, 1);
+  }
+
+  /**
+   * Control path: a slot as a completed handshake leaves it (send counter 2, so the first data
+   * packet carries 3; window with 0, 1, 2 seen; the remote). The caller installs the keys in the
+   * routines, then sets STATE_READY with `activate`.
+   */
+  establish(
+    slot: number,
+    vpnIp: number,
+    localIndex: number,
+    remoteIndex: number,
+    cipher: 'aes' | 'chachapoly',
+    remote: UdpAddr | null,
+  ): void {
+    this.init(slot, vpnIp, localIndex, remoteIndex, CIPHER_CODE[cipher], 2);
+    this.resetWindow(slot);
+    this.writeAddr(slot, remote);
   }
 
   /** Control path: the window state after a handshake (0, 1, 2 seen). */

@@ -32,7 +32,7 @@ import { HEADER_LEN, MessageType, writeHeader } from './internal/deps.js';
 import type { Cipher, UdpSocketLike } from './internal/io-types.js';
 import { PostingSink, type PostToMain } from './posting-sink.js';
 import { Routine, type RoutineSettings } from './routine.js';
-import { allocateTunnelTable, CIPHER_CODE, TunnelTable } from './tunnel-table.js';
+import { allocateTunnelTable, TunnelTable } from './tunnel-table.js';
 
 export interface WarmupOptions {
   /** The real routine's settings: its overlay addresses, batch size and modes. */
@@ -119,10 +119,12 @@ export function warmDataPath(o: WarmupOptions): WarmupReport {
     // other. Indexes are random 32-bit values in a node: one of each V8 representation here.
     const [ia, ib] = [INDEX_A, INDEX_B];
     const [kab, kba] = [new Uint8Array(randomBytes(32)), new Uint8Array(randomBytes(32))];
-    connect(control, 0, peerIp, ia, ib, o.cipher, b.addr);
-    connect(control, 1, myIp, ib, ia, o.cipher, a.addr);
+    control.establish(0, peerIp, ia, ib, o.cipher, b.addr);
+    control.establish(1, myIp, ib, ia, o.cipher, a.addr);
     a.routine.install(0, peerIp, ia, o.cipher, kab, kba, peerFor(peerIp, s));
     b.routine.install(1, myIp, ib, o.cipher, kba, kab, peerFor(myIp, s));
+    control.activate(0);
+    control.activate(1);
     a.routine.startBlocking(a.io, { loop: false });
     b.routine.startBlocking(b.io, { loop: false });
 
@@ -168,7 +170,6 @@ export function warmDataPath(o: WarmupOptions): WarmupReport {
 interface Side {
   readonly routine: Routine;
   readonly io: ReturnType<typeof blockingIoFor>;
-  readonly udp: UdpSocket;
   readonly addr: UdpAddr;
   /** The kernel's end of the tun queue's packet pair, as a plain queue: batches in one call. */
   readonly kernel: TunQueue;
@@ -220,7 +221,7 @@ function openSide(
   closers.push(() => routine.stop());
   const addr = parseHostPort(host, udp.port);
   if (addr === null) throw new Error(`cannot address ${host}`);
-  return { routine, io: blockingIoFor(udp.fd, tun.fd, wakeup.fd), udp, addr, kernel };
+  return { routine, io: blockingIoFor(udp.fd, tun.fd, wakeup.fd), addr, kernel };
 }
 
 /** The first IPv4 address of 128.0.0.0 and up on an interface of this host, if any. */
@@ -276,21 +277,6 @@ function peerFor(ip: number, s: RoutineSettings): FirewallPeer {
     ips: [{ addr: ip, mask: s.netMask }],
     subnets: [],
   });
-}
-
-function connect(
-  table: TunnelTable,
-  slot: number,
-  vpnIp: number,
-  localIndex: number,
-  remoteIndex: number,
-  cipher: Cipher,
-  remote: UdpAddr,
-): void {
-  table.init(slot, vpnIp, localIndex, remoteIndex, CIPHER_CODE[cipher], 2);
-  table.resetWindow(slot);
-  table.writeAddr(slot, remote);
-  table.activate(slot);
 }
 
 /**
